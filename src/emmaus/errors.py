@@ -1,0 +1,76 @@
+"""Domain errors. Each carries the HTTP status and the numeric/symbolic code of the contract's
+enriched error object (`{"error": {"code", "name", "message"}}`, spec §4.5, §8.3)."""
+
+from __future__ import annotations
+
+
+class EmmausError(Exception):
+    status: int = 500
+    code: int = 9000
+    name: str = "INTERNAL_ERROR"
+    retryable: bool = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "retryable": self.retryable,
+        }
+
+
+class InvalidRequest(EmmausError):
+    status, code, name = 422, 1001, "INVALID_REQUEST"
+
+
+class RoutingRuleViolation(InvalidRequest):
+    code, name = 1002, "ROUTING_RULE"
+
+
+class ModelNotFound(EmmausError):
+    status, code, name = 404, 1003, "MODEL_NOT_FOUND"
+
+
+class NoModelAvailable(EmmausError):
+    status, code, name = 422, 1004, "NO_MODEL_AVAILABLE"
+
+
+class CapabilityNotSupported(EmmausError):
+    status, code, name = 422, 1005, "UNSUPPORTED_CAPABILITY"
+
+
+class ProviderError(EmmausError):
+    """The model behind a catalog entry failed. Retryable ones may fall back to another model."""
+
+    status, code, name, retryable = 502, 2000, "PROVIDER_ERROR", True
+
+
+class ProviderTimeout(ProviderError):
+    status, code, name = 408, 2001, "PROVIDER_TIMEOUT"
+
+
+class ProviderUnavailable(ProviderError):
+    status, code, name = 503, 2002, "PROVIDER_UNAVAILABLE"
+
+
+class ProviderOverloaded(ProviderError):
+    """The embedded model's queue is full: retry after `retry_after` seconds."""
+
+    status, code, name = 503, 2003, "PROVIDER_OVERLOADED"
+
+
+class ProviderRejected(ProviderError):
+    """The upstream refused the request itself (a 4xx other than 408/429): not worth a retry."""
+
+    status, code, name, retryable = 422, 2004, "PROVIDER_REJECTED", False
+
+
+class ProviderStreamBroken(ProviderError):
+    """The upstream stream ended without a finish_reason or sent a chunk we cannot read."""
+
+    status, code, name = 502, 2005, "PROVIDER_STREAM_BROKEN"
