@@ -17,7 +17,6 @@ FAMILIES: dict[str, str] = {
     "google": "Google",
     "open source": "Open Source",
 }
-TIERS = (1, 2, 3)
 CAPABILITIES = frozenset({"tools", "streaming", "json"})
 
 
@@ -63,7 +62,9 @@ class _ModelEntry(BaseModel):
     def _known_capabilities(cls, value: list[str]) -> list[str]:
         unknown = set(value) - CAPABILITIES
         if unknown:
-            raise ValueError(f"unknown capabilities {sorted(unknown)}; known: {sorted(CAPABILITIES)}")
+            raise ValueError(
+                f"unknown capabilities {sorted(unknown)}; known: {sorted(CAPABILITIES)}"
+            )
         return value
 
     @model_validator(mode="after")
@@ -149,25 +150,6 @@ class Catalog:
 
     def get(self, model_id: str) -> ModelSpec | None:
         return self._by_id.get(model_id)
-
-    def candidates(self, tier: int, family: str | None = None) -> list[ModelSpec]:
-        """Models for `tier`, best first; when the tier is empty, the nearest tier that has any
-        (ties go to the more capable, higher tier)."""
-        pool = [m for m in self._ordered if family is None or m.family == family]
-        if not pool:
-            return []
-        for distance in range(len(TIERS)):
-            for candidate_tier in (tier + distance, tier - distance):
-                found = [m for m in pool if m.tier == candidate_tier]
-                if found:
-                    return found
-        return pool
-
-    def fallbacks(self, spec: ModelSpec) -> list[ModelSpec]:
-        """Other models of the same tier and family, best first: where a failing call goes."""
-        return [
-            m for m in self._ordered if m.tier == spec.tier and m.family == spec.family and m != spec
-        ]
 
     @property
     def smallest_context_window(self) -> int:

@@ -1,0 +1,74 @@
+"""Exception handlers: every failure leaves in one of the contract's error shapes (design.md:
+auth/limits `{"error", "code"}`, validation FastAPI `{"detail": [...]}`, completions
+`{"error": {"code", "name", "message"}}`)."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from emmaus.errors import EmmausError, InvalidRequest
+
+log = logging.getLogger(__name__)
+
+
+def json_response(
+    body: object, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def error_response(exc: EmmausError, detail: object = None) -> Response:
+    headers = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    # `detail` as well as `error`: Gloo's cookbook reads `detail`, the OpenAI SDK `error.message`.
+    body = {"error": exc.to_dict(), "detail": exc.message if detail is None else detail}
+    return json_response(body, exc.status, headers)
+
+
+def _summary(errors: list[dict[str, object]]) -> str:
+    parts = []
+    for error in errors[:5]:
+        loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body")  # type: ignore[union-attr]
+        parts.append(f"{loc}: {error.get('msg')}" if loc else str(error.get("msg")))
+    return "; ".join(parts) or "invalid request"
+
+
+async def _validation(_: Request, exc: RequestValidationError) -> Response:
+    errors = jsonable_encoder(exc.errors(), custom_encoder={ValueError: str})
+    for error in errors:
+        error.pop("url", None)
+        ctx = error.get("ctx")
+        if isinstance(ctx, dict):
+            error["ctx"] = {k: str(v) for k, v in ctx.items()}
+    # Structurally invalid JSON is a 400 by the contract (§8.2); the rest is a 422.
+    malformed = any(e.get("type") == "json_invalid" for e in errors)
+    error = InvalidRequest(_summary(errors))
+    if malformed:
+        error.status = 400
+    return error_response(error, errors)
+
+
+async def _emmaus(_: Request, exc: EmmausError) -> Response:
+    if exc.status >= 500:
+        log.warning("%s: %s", exc.name, exc.message)
+    return error_response(exc)
+
+
+async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+    headers = dict(exc.headers or {})
+    body = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
+    return json_response(body, exc.status_code, headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(EmmausError, _emmaus)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
