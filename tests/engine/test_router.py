@@ -1,0 +1,160 @@
+import pytest
+
+from emmaus.catalog import parse_catalog
+from emmaus.engine.router import RoutingRequest, Router
+from emmaus.engine.types import Message
+from emmaus.errors import (
+    CapabilityNotSupported,
+    ModelNotFound,
+    NoModelAvailable,
+    RoutingRuleViolation,
+)
+
+CATALOG = """
+[[models]]
+id = "small-open"
+family = "open source"
+tier = 1
+provider = "openai"
+base_url = "http://127.0.0.1:1/v1"
+context_window = 4096
+capabilities = ["streaming"]
+
+[[models]]
+id = "mid-openai"
+family = "openai"
+tier = 2
+provider = "openai"
+base_url = "http://127.0.0.1:1/v1"
+context_window = 128000
+input_cost_per_1k = 0.5
+capabilities = ["streaming", "tools", "json"]
+
+[[models]]
+id = "mid-openai-cheap"
+family = "openai"
+tier = 2
+provider = "openai"
+base_url = "http://127.0.0.1:1/v1"
+context_window = 128000
+input_cost_per_1k = 0.1
+capabilities = ["streaming", "tools"]
+
+[[models]]
+id = "big-anthropic"
+family = "anthropic"
+tier = 3
+provider = "openai"
+base_url = "http://127.0.0.1:1/v1"
+context_window = 200000
+input_cost_per_1k = 3
+capabilities = ["streaming", "tools", "json"]
+
+[[models]]
+id = "big-anthropic-2"
+family = "anthropic"
+tier = 3
+provider = "openai"
+base_url = "http://127.0.0.1:1/v1"
+context_window = 200000
+input_cost_per_1k = 4
+capabilities = ["streaming", "tools", "json"]
+"""
+
+SIMPLE = [Message("user", "Hi")]
+DEEP = [
+    Message(
+        "user",
+        "Explain and compare the exegesis of justification in Calvin and the Catechism, "
+        "evaluate the implications, step by step.",
+    )
+]
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    return Router(parse_catalog(CATALOG))
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        RoutingRequest(),
+        RoutingRequest(auto_routing=False),
+        RoutingRequest(model=""),
+        RoutingRequest(model="auto"),
+        RoutingRequest(auto_routing=True, model="mid-openai"),
+        RoutingRequest(auto_routing=True, model_family="openai"),
+        RoutingRequest(model="mid-openai", model_family="openai"),
+        RoutingRequest(auto_routing=True, model="x", model_family="openai"),
+    ],
+)
+def test_exactly_one_mechanism(router: Router, request_: RoutingRequest) -> None:
+    with pytest.raises(RoutingRuleViolation, match="exactly one routing mechanism"):
+        router.route(request_, SIMPLE)
+
+
+def test_auto_routing_false_with_a_family_counts_once(router: Router) -> None:
+    decision = router.route(RoutingRequest(auto_routing=False, model_family="anthropic"), SIMPLE)
+    assert decision.mechanism == "model_family"
+
+
+def test_sdk_default_model_with_auto_routing(router: Router) -> None:
+    decision = router.route(RoutingRequest(auto_routing=True, model="auto"), SIMPLE)
+    assert decision.mechanism == "auto_routing"
+
+
+def test_direct_model(router: Router) -> None:
+    decision = router.route(RoutingRequest(model="big-anthropic"), SIMPLE)
+    assert decision.mechanism == "direct_model_selection"
+    assert decision.model.id == "big-anthropic"
+    assert decision.chain == (decision.model,)  # an explicit choice never falls back
+    assert decision.confidence == 1.0
+
+
+def test_unknown_model_names_it(router: Router) -> None:
+    with pytest.raises(ModelNotFound, match="gloo-nope"):
+        router.route(RoutingRequest(model="gloo-nope"), SIMPLE)
+
+
+def test_direct_model_without_capability(router: Router) -> None:
+    with pytest.raises(CapabilityNotSupported, match="tools"):
+        router.route(RoutingRequest(model="small-open", needs=frozenset({"tools"})), SIMPLE)
+
+
+def test_auto_routing_picks_tier(router: Router) -> None:
+    simple = router.route(RoutingRequest(auto_routing=True), SIMPLE)
+    assert simple.tier_name == "tier_1"
+    assert simple.model.id == "small-open"
+    deep = router.route(RoutingRequest(auto_routing=True), DEEP)
+    assert deep.tier_name == "tier_3"
+    assert deep.model.id == "big-anthropic"  # cheaper of the two tier-3 models
+    assert [m.id for m in deep.chain] == ["big-anthropic", "big-anthropic-2"]
+    assert "chose big-anthropic" in deep.reason
+
+
+def test_family_falls_back_to_nearest_tier(router: Router) -> None:
+    decision = router.route(RoutingRequest(model_family="openai"), DEEP)
+    assert decision.tier_name == "tier_3"
+    assert decision.model.id == "mid-openai-cheap"
+    assert "nearest is tier_2" in decision.reason
+    assert decision.reason.startswith("family OpenAI")
+
+
+def test_capabilities_filter_candidates(router: Router) -> None:
+    decision = router.route(
+        RoutingRequest(model_family="openai", needs=frozenset({"json"})), SIMPLE
+    )
+    assert decision.model.id == "mid-openai"
+    with pytest.raises(NoModelAvailable, match="Google"):
+        router.route(RoutingRequest(model_family="google"), SIMPLE)
+    with pytest.raises(NoModelAvailable, match="tools"):
+        router.route(
+            RoutingRequest(model_family="open source", needs=frozenset({"tools"})), SIMPLE
+        )
+
+
+def test_auto_routing_needs_tools_skips_incapable_tier(router: Router) -> None:
+    decision = router.route(RoutingRequest(auto_routing=True, needs=frozenset({"tools"})), SIMPLE)
+    assert decision.model.supports("tools")
+    assert decision.tier_name == "tier_1"
