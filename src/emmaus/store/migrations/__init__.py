@@ -1,0 +1,1 @@
+"""Alembic migrations (run them with `emmaus db upgrade` or `emmaus.store.migrate.upgrade`)."""
