@@ -7,7 +7,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,6 +36,30 @@ class Settings(BaseSettings):
     upstream_retries: int = Field(default=2, ge=0)
     upstream_backoff: float = Field(default=0.25, ge=0, description="First retry delay, seconds")
     upstream_max_connections: int = Field(default=256, ge=1)
+
+    # Storage
+    auto_migrate: bool = Field(default=True, description="Run database migrations at start")
+    redis_prefix: str = Field(default="emmaus:", description="Prefix of every Redis key we write")
+
+    # Auth: OAuth2 client credentials and JWT access tokens
+    token_ttl: int = Field(default=3600, ge=1, le=86_400, description="Access token lifetime, s")
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description="HS256 key (>= 32 chars) shared by all instances; else <data_dir>/jwt.key",
+    )
+    jwt_issuer: str = Field(default="emmaus", description="`iss` claim issued and required")
+    jwt_leeway: float = Field(default=5.0, ge=0, description="Clock skew tolerated, seconds")
+    client_cache_ttl: float = Field(
+        default=5.0, ge=0, description="Seconds a client row (disabled flag, limits) is cached"
+    )
+
+    # Rate limits per client (a client row may override them); 0 = unlimited
+    rate_limit_rpm: int = Field(default=600, ge=0, description="Requests per minute per client")
+    rate_limit_tpm: int = Field(default=1_000_000, ge=0, description="Tokens per minute per client")
+    token_endpoint_ip_rpm: int = Field(default=60, ge=0, description="/oauth2/token calls per IP")
+    token_endpoint_client_rpm: int = Field(
+        default=30, ge=0, description="/oauth2/token calls per minute per client id"
+    )
 
     max_request_bytes: int = Field(default=1 << 20, ge=1024)
     log_level: str = "info"
