@@ -149,9 +149,7 @@ def test_capabilities_filter_candidates(router: Router) -> None:
     with pytest.raises(NoModelAvailable, match="Google"):
         router.route(RoutingRequest(model_family="google"), SIMPLE)
     with pytest.raises(NoModelAvailable, match="tools"):
-        router.route(
-            RoutingRequest(model_family="open source", needs=frozenset({"tools"})), SIMPLE
-        )
+        router.route(RoutingRequest(model_family="open source", needs=frozenset({"tools"})), SIMPLE)
 
 
 def test_auto_routing_needs_tools_skips_incapable_tier(router: Router) -> None:
