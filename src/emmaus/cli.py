@@ -22,6 +22,7 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Bind address")] = None,  # noqa: UP045
     port: Annotated[Optional[int], typer.Option(help="Port")] = None,  # noqa: UP045
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request")] = True,
 ) -> None:
     """Start the HTTP server."""
     import uvicorn
@@ -45,6 +46,7 @@ def serve(
         log_level=settings.log_level,
         loop="uvloop",
         http="httptools",
+        access_log=access_log,
     )
 
 

@@ -1,0 +1,150 @@
+"""Shared benchmark plumbing: start Emmaus as a real `emmaus serve` process, drive HTTP load,
+summarise latencies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not come up")
+
+
+@dataclass
+class Emmaus:
+    base_url: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@contextmanager
+def serve_emmaus(catalog_toml: str, extra_env: dict[str, str] | None = None) -> Iterator[Emmaus]:
+    """`emmaus serve` in a subprocess on a fresh data dir, with one client and its token."""
+    data = Path(tempfile.mkdtemp(prefix="emmaus-bench-"))
+    (data / "models.toml").write_text(catalog_toml)
+    port = free_port()
+    env = {
+        **os.environ,
+        "EMMAUS_DATA_DIR": str(data),
+        "EMMAUS_MODELS": str(data / "models.toml"),
+        "EMMAUS_LOG_LEVEL": "warning",
+        "EMMAUS_RATE_LIMIT_RPM": "100000000",
+        "EMMAUS_RATE_LIMIT_TPM": "100000000000",
+        **(extra_env or {}),
+    }
+    emmaus = str(VENV_BIN / "emmaus")
+    created = subprocess.run(
+        [emmaus, "clients", "create", "--name", "bench", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    credentials = json.loads(created.stdout)
+    process = subprocess.Popen(
+        [emmaus, "serve", "--port", str(port), "--no-access-log"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/health")
+        token = httpx.post(
+            f"{base}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(credentials["client_id"], credentials["client_secret"]),
+        ).json()["access_token"]
+        yield Emmaus(base, token)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@dataclass
+class Run:
+    latencies_ms: list[float]
+    errors: int
+    wall_s: float
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies_ms) / self.wall_s if self.wall_s else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
+
+
+async def drive(
+    call: Callable[[httpx.AsyncClient], Awaitable[float]],
+    *,
+    concurrency: int,
+    requests: int,
+    warmup: int = 20,
+) -> Run:
+    """Run `requests` calls with `concurrency` workers; `call` returns the latency to record."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        for _ in range(warmup):
+            await call(client)
+        latencies: list[float] = []
+        errors = 0
+        remaining = requests
+
+        async def worker() -> None:
+            nonlocal remaining, errors
+            while remaining > 0:
+                remaining -= 1
+                try:
+                    latencies.append(await call(client))
+                except Exception:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return Run(latencies, errors, time.perf_counter() - started)
