@@ -1,0 +1,1 @@
+"""Stateful chats: the conversation store, the ConversationManager and the context builder."""

@@ -1,0 +1,127 @@
+"""Tables of the conversation store: chats, messages (one row each), summaries and idempotency
+keys. Migration: `emmaus/store/migrations/versions/0002_conversations.py`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from emmaus.store.schema import Base
+from emmaus.store.types import UTCDateTime, utcnow
+
+ID = String(40)
+JSONValue = JSON().with_variant(JSONB(), "postgresql")
+
+# Reply states. `pending` is the placeholder written with the user turn, so the reply keeps the
+# seq right after its question whatever else is sent meanwhile; it becomes one of the others.
+PENDING, COMPLETE, PARTIAL, FAILED = "pending", "complete", "partial", "failed"
+STATUSES = (PENDING, COMPLETE, PARTIAL, FAILED)
+
+
+class ChatRow(Base):
+    __tablename__ = "chats"
+    __table_args__ = (
+        # GET /ai/v1/chats: newest first, per client, keyset pagination on (updated_at, id).
+        Index("ix_chats_client_updated", "client_id", "updated_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(ID)
+    title: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text, doc="caller-set (PATCH chat_field=summary)")
+    pin: Mapped[bool] = mapped_column(Boolean, default=False)
+    tradition: Mapped[str | None] = mapped_column(String(32))
+    head_message_id: Mapped[str | None] = mapped_column(ID, doc="leaf of the active branch")
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0, doc="highest seq handed out")
+    branched: Mapped[bool] = mapped_column(
+        Boolean, default=False, doc="an edit or regeneration happened: walk parent_id links"
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # The unique index doubles as the (chat_id, seq) index every history read uses.
+        UniqueConstraint("chat_id", "seq", name="uq_messages_chat_id_seq"),
+        Index("ix_messages_query_id", "query_id"),
+        Index("ix_messages_chat_parent", "chat_id", "parent_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    chat_id: Mapped[str] = mapped_column(ID, ForeignKey("chats.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    parent_id: Mapped[str | None] = mapped_column(ID)
+    query_id: Mapped[str | None] = mapped_column(ID)
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text, default="")
+    token_count: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=COMPLETE)
+    model: Mapped[str | None] = mapped_column(String(200))
+    provider: Mapped[str | None] = mapped_column(String(64))
+    routing_mechanism: Mapped[str | None] = mapped_column(String(32))
+    routing_tier: Mapped[str | None] = mapped_column(String(16))
+    routing_confidence: Mapped[float | None] = mapped_column(Float)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
+    tool_calls: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONValue)
+    tool_call_id: Mapped[str | None] = mapped_column(String(64))
+    sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONValue)
+    suggestions: Mapped[list[str] | None] = mapped_column(JSONValue)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONValue, doc="v1 request settings of a user turn (character_limit, stream, intent, ...)"
+    )
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SummaryRow(Base):
+    """A readable condensation of messages `from_seq..to_seq` (first..last message id) of one
+    branch. The originals stay in `messages`; the context uses the summary instead of them."""
+
+    __tablename__ = "chat_summaries"
+    __table_args__ = (Index("ix_chat_summaries_chat_to_seq", "chat_id", "to_seq"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    chat_id: Mapped[str] = mapped_column(ID, ForeignKey("chats.id", ondelete="CASCADE"))
+    from_seq: Mapped[int] = mapped_column(BigInteger)
+    to_seq: Mapped[int] = mapped_column(BigInteger)
+    first_message_id: Mapped[str] = mapped_column(ID)
+    last_message_id: Mapped[str] = mapped_column(ID)
+    message_count: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    token_count: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class IdempotencyRow(Base):
+    """`Idempotency-Key` of a POST /ai/v1/message, per client, written with the user turn."""
+
+    __tablename__ = "idempotency_keys"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), doc="hash of the request it answered")
+    chat_id: Mapped[str] = mapped_column(ID, ForeignKey("chats.id", ondelete="CASCADE"))
+    query_id: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
