@@ -1,0 +1,200 @@
+"""The provider for any OpenAI-compatible chat-completions endpoint (vLLM, Ollama, llama.cpp
+server, OpenAI, vendors, Gloo's v2 API).
+
+Failure mapping:
+- connect errors, a connection dropped before any response, 408, 429 and 5xx are retried with
+  exponential backoff and jitter, honouring `Retry-After` (a `Retry-After` longer than
+  `max_retry_wait` is not waited for: the error is raised at once, keeping `retry_after`, so the
+  caller can fall back to another model instead of holding the user);
+- then: timeouts -> ProviderTimeout, 408 -> ProviderTimeout, connect errors / 5xx / 429 ->
+  ProviderUnavailable (with `retry_after`), 401/403/404 -> ProviderUnavailable (the upstream is
+  misconfigured, not the request: another model may answer), other 4xx -> ProviderRejected with
+  the upstream's message, a body that is not an OpenAI completion -> ProviderError;
+- streams are retried only before the response starts; afterwards a malformed chunk, an error
+  event, a dropped connection or an end without `finish_reason` -> ProviderStreamBroken, and a
+  stalled stream -> ProviderTimeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING
+
+import httpx
+import orjson
+
+from emmaus.engine.providers import openai_wire as wire
+from emmaus.engine.providers.openai_stream import StreamReader
+from emmaus.engine.providers.sse import SSEDecoder
+from emmaus.engine.providers.token_estimate import estimate_tokens
+from emmaus.engine.types import Completion, GenerationParams, Message, StreamDelta
+from emmaus.errors import (
+    ProviderError,
+    ProviderRejected,
+    ProviderStreamBroken,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+
+if TYPE_CHECKING:
+    from emmaus.catalog import ModelSpec
+    from emmaus.config import Settings
+
+# Nothing of the request reached a model, so another attempt is safe.
+_CONNECTION_ERRORS = (
+    httpx.ConnectError,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
+_MISCONFIGURED = frozenset({401, 403, 404})
+
+
+class OpenAIProvider:
+    def __init__(self, settings: Settings, *, max_retry_wait: float = 5.0) -> None:
+        self._settings = settings
+        self._max_retry_wait = max_retry_wait
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._timeouts: dict[float | None, httpx.Timeout] = {}
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _client(self, base_url: str) -> httpx.AsyncClient:
+        client = self._clients.get(base_url)
+        if client is None:
+            size = self._settings.upstream_max_connections
+            limits = httpx.Limits(
+                max_connections=size, max_keepalive_connections=size, keepalive_expiry=30
+            )
+            client = httpx.AsyncClient(
+                transport=httpx.AsyncHTTPTransport(limits=limits, retries=0),
+                headers={"content-type": "application/json", "user-agent": "emmaus"},
+            )
+            self._clients[base_url] = client
+        return client
+
+    def _timeout(self, spec: ModelSpec) -> httpx.Timeout:
+        timeout = self._timeouts.get(spec.timeout)
+        if timeout is None:
+            read = spec.timeout or self._settings.upstream_timeout
+            timeout = httpx.Timeout(read, connect=self._settings.upstream_connect_timeout)
+            self._timeouts[spec.timeout] = timeout
+        return timeout
+
+    def _headers(self, spec: ModelSpec) -> dict[str, str] | None:
+        key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
+        return {"authorization": f"Bearer {key}"} if key else None
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        backoff = self._settings.upstream_backoff * (2**attempt) * random.uniform(0.5, 1.5)
+        return max(backoff, retry_after or 0.0)
+
+    async def _send(
+        self, spec: ModelSpec, payload: dict[str, object], stream: bool
+    ) -> httpx.Response:
+        """POST with retries; returns a 2xx response (for a stream: headers read, body open)."""
+        if not spec.base_url:
+            raise ProviderUnavailable(f"model {spec.id} has no base_url")
+        client = self._client(spec.base_url)
+        url = f"{spec.base_url}/chat/completions"
+        body = orjson.dumps(payload)
+        headers = self._headers(spec)
+        timeout = self._timeout(spec)
+        retries = self._settings.upstream_retries
+        attempt = 0
+        while True:
+            request = client.build_request(
+                "POST", url, content=body, headers=headers, timeout=timeout
+            )
+            try:
+                response = await client.send(request, stream=stream)
+            except httpx.ConnectTimeout as exc:
+                if attempt >= retries:
+                    raise ProviderTimeout(
+                        f"{spec.id}: cannot connect to the upstream in time"
+                    ) from exc
+                error: ProviderError | None = None
+            except httpx.TimeoutException as exc:
+                raise ProviderTimeout(f"{spec.id}: the upstream did not answer in time") from exc
+            except _CONNECTION_ERRORS as exc:
+                if attempt >= retries:
+                    raise ProviderUnavailable(f"{spec.id}: upstream unreachable: {exc!r}") from exc
+                error = None
+            else:
+                if response.status_code < 300:
+                    return response
+                error = await self._failure(spec, response)
+                if error.retry_after is not None and error.retry_after > self._max_retry_wait:
+                    raise error
+                if attempt >= retries or not _retryable(response.status_code):
+                    raise error
+            await asyncio.sleep(self._delay(attempt, error.retry_after if error else None))
+            attempt += 1
+
+    async def _failure(self, spec: ModelSpec, response: httpx.Response) -> ProviderError:
+        status = response.status_code
+        try:
+            body = await response.aread()
+        except httpx.HTTPError:
+            body = b""
+        finally:
+            await response.aclose()
+        message = f"{spec.id}: {wire.error_message(body, status)}"
+        retry_after = wire.parse_retry_after(response.headers.get("retry-after"))
+        if status == 408:
+            return ProviderTimeout(message, retry_after=retry_after)
+        if status == 429 or status >= 500 or status in _MISCONFIGURED:
+            return ProviderUnavailable(message, retry_after=retry_after)
+        return ProviderRejected(message)
+
+    # --- Provider ----------------------------------------------------------------------------
+
+    async def complete(
+        self, model: ModelSpec, messages: Sequence[Message], params: GenerationParams
+    ) -> Completion:
+        payload = wire.build_request(model, messages, params, stream=False)
+        response = await self._send(model, payload, stream=False)
+        try:
+            return wire.parse_completion(response.content, messages)
+        except wire.UnreadableResponse as exc:
+            raise ProviderError(f"{model.id}: {exc}") from exc
+
+    async def stream(
+        self, model: ModelSpec, messages: Sequence[Message], params: GenerationParams
+    ) -> AsyncIterator[StreamDelta]:
+        payload = wire.build_request(model, messages, params, stream=True)
+        response = await self._send(model, payload, stream=True)
+        decoder = SSEDecoder()
+        reader = StreamReader(model.id)
+        try:
+            async for raw in response.aiter_bytes():
+                for data in decoder.feed(raw):
+                    delta = reader.handle(data)
+                    if delta is not None:
+                        yield delta
+            for data in decoder.close():
+                delta = reader.handle(data)
+                if delta is not None:
+                    yield delta
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeout(f"{model.id}: the upstream stream stalled") from exc
+        except httpx.HTTPError as exc:
+            raise ProviderStreamBroken(f"{model.id}: the upstream stream broke: {exc!r}") from exc
+        finally:
+            await response.aclose()
+        yield reader.final(messages)
+
+    def count_tokens(self, model: ModelSpec, text: str) -> int:
+        return estimate_tokens(text)
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+
+def _retryable(status: int) -> bool:
+    return status in (408, 429) or status >= 500
