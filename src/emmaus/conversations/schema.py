@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -63,6 +64,13 @@ class MessageRow(Base):
         UniqueConstraint("chat_id", "seq", name="uq_messages_chat_id_seq"),
         Index("ix_messages_query_id", "query_id"),
         Index("ix_messages_chat_parent", "chat_id", "parent_id"),
+        # Finding abandoned placeholders (a server died mid-turn) without scanning every message.
+        Index(
+            "ix_messages_pending",
+            "created_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)

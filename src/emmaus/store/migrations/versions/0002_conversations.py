@@ -86,6 +86,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_messages_chat_parent", "messages", ["chat_id", "parent_id"], unique=False)
     op.create_index("ix_messages_query_id", "messages", ["query_id"], unique=False)
+    pending = sa.text("status = 'pending'")
+    op.create_index(
+        "ix_messages_pending",
+        "messages",
+        ["created_at"],
+        unique=False,
+        postgresql_where=pending,
+        sqlite_where=pending,
+    )
     op.create_table(
         "chat_summaries",
         _ident("id"),
@@ -132,6 +141,7 @@ def downgrade() -> None:
     op.drop_table("idempotency_keys")
     op.drop_index("ix_chat_summaries_chat_to_seq", table_name="chat_summaries")
     op.drop_table("chat_summaries")
+    op.drop_index("ix_messages_pending", table_name="messages")
     op.drop_index("ix_messages_query_id", table_name="messages")
     op.drop_index("ix_messages_chat_parent", table_name="messages")
     op.drop_table("messages")
