@@ -1,0 +1,100 @@
+"""FastAPI dependencies: `Depends(require_scope("api/access"))` authenticates the bearer token,
+checks the scope, and admits the request against the client's rate limits."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+from fastapi import Request
+
+from emmaus.auth import errors
+from emmaus.auth.clients import SCOPE_ADMIN, SCOPE_API
+from emmaus.auth.middleware import attach_decision
+from emmaus.auth.ratelimit import RateLimiter, RateLimiterUnavailable
+from emmaus.auth.runtime import AuthRuntime
+from emmaus.auth.tokens import TokenError
+
+
+@dataclass(frozen=True, slots=True)
+class AuthContext:
+    """Who is calling. Services scope every stored object by `client_id`."""
+
+    client_id: str
+    scopes: frozenset[str]
+    rpm: int | None
+    tpm: int | None
+    limiter: RateLimiter = field(repr=False, compare=False)
+
+    async def record_tokens(self, tokens: int) -> None:
+        """Charge tokens a completion used to this client's tokens-per-minute window."""
+        await self.limiter.record_tokens(self.client_id, tokens)
+
+
+def auth_runtime(request: Request) -> AuthRuntime:
+    runtime: AuthRuntime = request.app.state.auth
+    return runtime
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header or not header.strip():
+        raise errors.missing_authorization()
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise errors.unauthorized("Authorization must be 'Bearer <token>'")
+    return token
+
+
+async def _admit(request: Request, required: frozenset[str]) -> AuthContext:
+    admitted: AuthContext | None = getattr(request.state, "auth", None)
+    if admitted is not None:  # a second guard on the same request: count it once
+        if not required <= admitted.scopes:
+            raise errors.forbidden()
+        return admitted
+    runtime = auth_runtime(request)
+    try:
+        claims = runtime.tokens.verify(_bearer(request))
+    except TokenError as exc:
+        raise errors.unauthorized(exc.message, exc.code) from exc
+    client = await runtime.clients.get_cached(claims.client_id)
+    if client is None or not client.active:
+        raise errors.unauthorized("Client is disabled or unknown")
+    # A scope taken away from the client stops working before its tokens expire.
+    scopes = claims.scopes & client.scopes
+    if not required <= scopes:
+        raise errors.forbidden()
+    rpm, tpm = runtime.limits_for(client)
+    try:
+        decision = await runtime.limiter.acquire(client.id, rpm, tpm)
+    except RateLimiterUnavailable as exc:
+        raise errors.limiter_unavailable() from exc
+    attach_decision(request.scope, decision)
+    request.state.rate_limit = decision
+    if not decision.allowed:
+        raise errors.rate_limited(decision)
+    context = AuthContext(client.id, scopes, rpm, tpm, runtime.limiter)
+    request.state.auth = context
+    return context
+
+
+@cache
+def require_scope(*scopes: str) -> Callable[[Request], Awaitable[AuthContext]]:
+    """A dependency admitting callers whose token carries every scope in `scopes`.
+
+    The same function object comes back for the same scopes, so FastAPI runs it once per
+    request even when a router and a route both declare it.
+    """
+    required = frozenset(scopes)
+
+    async def dependency(request: Request) -> AuthContext:
+        return await _admit(request, required)
+
+    dependency.__name__ = f"require_scope_{'_'.join(sorted(required)) or 'any'}".replace("/", "_")
+    return dependency
+
+
+require_api_access = require_scope(SCOPE_API)
+require_admin = require_scope(SCOPE_ADMIN)
