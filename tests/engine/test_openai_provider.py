@@ -278,3 +278,32 @@ async def test_aclose_then_reuse(upstream: UpstreamHandle) -> None:
     assert provider._clients == {}
     await provider.complete(spec, HELLO, GenerationParams())  # a fresh client, not a closed one
     await provider.aclose()
+
+
+async def test_stream_from_a_server_that_does_not_stream(
+    upstream: UpstreamHandle, provider: OpenAIProvider
+) -> None:
+    spec = openai_spec(upstream.base_url, "no-sse+echo")
+    deltas = await collect(provider.stream(spec, HELLO, GenerationParams()))
+    assert [d.content for d in deltas[:-1]] == ["Grace and peace to you"]
+    assert deltas[-1].finish_reason == "stop"
+    tools = GenerationParams(tools=[WEATHER], tool_choice="required")
+    deltas = await collect(provider.stream(spec, HELLO, tools))
+    [call] = deltas[0].tool_calls or []
+    assert (call.index, call.name) == (0, "get_weather")
+    assert orjson.loads(call.arguments) == {"city": "x", "days": 1}
+    assert deltas[-1].finish_reason == "tool_calls"
+
+
+async def test_stream_from_a_server_refusing_stream_options(
+    upstream: UpstreamHandle, provider: OpenAIProvider
+) -> None:
+    model = unique("no-stream-options+tokens-4+size-4")
+    deltas = await collect(
+        provider.stream(openai_spec(upstream.base_url, model), HELLO, GenerationParams())
+    )
+    assert len(deltas) == 5
+    assert deltas[-1].usage is not None and deltas[-1].usage.completion_tokens == 4  # estimated
+    assert upstream.stats()["requests"][model] == 2
+    seen = upstream.last_request(model)
+    assert seen is not None and "stream_options" not in seen["body"]

@@ -37,6 +37,8 @@ The behaviour is chosen per request by the `model` name: words joined by `+`, in
 | `ping` | sends SSE comment lines (`: ping`) between events |
 | `tools` | calls a tool under `tool_choice` `"auto"` too (not under `"none"`) |
 | `calls-<n>` | n tool calls in one answer (cycling through the tools) |
+| `no-sse` | answers JSON even when asked to stream (as servers without streaming do) |
+| `no-stream-options` | 400 when `stream_options` is sent (as some older servers do) |
 | `tag-<x>` | ignored: makes a model name unique, for per-test counters |
 
 (*) counted per `x-script-key` request header, else per model name.
@@ -204,11 +206,15 @@ class ScriptedUpstream:
             if script.has("hang"):
                 await _respond(send, 504, shapes.error_body(504, "hang limit reached"))
                 return
+            if script.has("no-stream-options") and "stream_options" in request:
+                message = "Unrecognized request argument supplied: stream_options"
+                await _respond(send, 400, shapes.error_body(400, message))
+                return
             key = headers.get(b"x-script-key", b"").decode() or model
             if await self._maybe_fail(send, script, key):
                 return
             answer = self._answer(request, script)
-            if stream:
+            if stream and not script.has("no-sse"):
                 completed = await self._stream(send, model, request, script, answer, watcher)
             else:
                 completed = await self._complete(send, model, script, answer)

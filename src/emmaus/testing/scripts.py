@@ -16,6 +16,8 @@ FLAGS = {
     "no-done",
     "ping",
     "tools",
+    "no-sse",
+    "no-stream-options",
 }
 VALUED = {"slow", "drip", "fail", "flaky", "retryafter", "tokens", "size", "calls", "tag"}
 

