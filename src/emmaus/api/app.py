@@ -29,8 +29,10 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         app.state.providers = providers
         app.state.completions = CompletionService(Router(catalog), providers)
         local = providers.get("local")
-        if local is not None and hasattr(local, "warm_up"):
-            await local.warm_up()
+        if local is not None:  # load embedded models now, not on the first request
+            for spec in catalog:
+                if spec.provider == "local":
+                    await local.warm_up(spec)  # type: ignore[attr-defined]
         try:
             yield
         finally:
