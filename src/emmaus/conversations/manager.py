@@ -1,0 +1,541 @@
+"""ConversationManager: the conversation store as a library (no HTTP needed).
+
+```python
+manager = ConversationManager(db)
+chat = await manager.create_chat(client_id, tradition="catholic")
+turn = await manager.start_turn(client_id, chat.id, NewMessage("user", "Hi", token_count=2))
+await manager.finish_reply(turn.reply, ReplyUpdate("Hello!", COMPLETE, token_count=3))
+chat, messages = await manager.history(client_id, chat.id)
+```
+
+Every read and write names the owning client: another client's chat does not exist for it.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emmaus.conversations.branching import BranchOps
+from emmaus.conversations.errors import ChatNotFound, InvalidChatOperation
+from emmaus.conversations.ids import CHAT, MESSAGE, QUERY, SUMMARY, new_id, user_id_for
+from emmaus.conversations.rows import (
+    STALE_ERROR,
+    branch_walk,
+    chat_of,
+    locked_chat,
+    message_of,
+    new_row,
+    stale_cutoff,
+    summary_of,
+)
+from emmaus.conversations.schema import (
+    FAILED,
+    PENDING,
+    ChatRow,
+    IdempotencyRow,
+    MessageRow,
+    SummaryRow,
+)
+from emmaus.conversations.types import (
+    Chat,
+    ChatPage,
+    NewMessage,
+    Replay,
+    ReplyUpdate,
+    StoredMessage,
+    Summary,
+    Turn,
+)
+from emmaus.store import Database, utcnow
+
+log = logging.getLogger(__name__)
+
+UNSET: Any = object()
+DEFAULT_STALE_AFTER = 600.0  # seconds before a reply placeholder counts as abandoned
+_IMPORT_BATCH = 1000
+
+
+class ConversationManager(BranchOps):
+    def __init__(
+        self,
+        db: Database,
+        *,
+        stale_after: float = DEFAULT_STALE_AFTER,
+        cache: Any | None = None,  # a `ContextCache`; invalidated on every write to a chat
+    ) -> None:
+        self.db = db
+        self.stale_after = stale_after
+        self.cache = cache
+
+    # -- chats ---------------------------------------------------------------------------------
+
+    async def create_chat(
+        self,
+        client_id: str,
+        *,
+        title: str | None = None,
+        tradition: str | None = None,
+        pin: bool = False,
+        summary: str | None = None,
+    ) -> Chat:
+        now = utcnow()
+        row = _chat_row(client_id, now, title=title, tradition=tradition, pin=pin, summary=summary)
+        async with self.db.session() as session:
+            session.add(row)
+        return chat_of(row)
+
+    async def get_chat(self, client_id: str, chat_id: str) -> Chat:
+        async with self.db.session() as session:
+            return chat_of(await self._owned(session, client_id, chat_id))
+
+    async def update_chat(
+        self,
+        client_id: str,
+        chat_id: str,
+        *,
+        title: str | None = UNSET,
+        pin: bool = UNSET,
+        summary: str | None = UNSET,
+        tradition: str | None = UNSET,
+    ) -> Chat:
+        """Rename, pin/unpin, set the caller's summary or the chat's tradition."""
+        values = {
+            k: v
+            for k, v in {
+                "title": title,
+                "pin": pin,
+                "summary": summary,
+                "tradition": tradition,
+            }.items()
+            if v is not UNSET
+        }
+        async with locked_chat(self.db, client_id, chat_id) as (_, row):
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.updated_at = utcnow()
+        return chat_of(row)
+
+    async def delete_chat(self, client_id: str, chat_id: str) -> None:
+        """The chat and everything in it (messages, summaries, idempotency keys cascade)."""
+        async with self.db.session(write=True) as session:
+            result = await session.execute(
+                delete(ChatRow).where(ChatRow.id == chat_id, ChatRow.client_id == client_id)
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise ChatNotFound(f"chat {chat_id!r} not found")
+        await self._invalidate(chat_id)
+
+    async def list_chats(
+        self, client_id: str, *, limit: int = 20, cursor: str | None = None
+    ) -> ChatPage:
+        """Newest activity first; pass `next_cursor` back to get the following page."""
+        if not 1 <= limit <= 100:
+            raise InvalidChatOperation("limit must be between 1 and 100")
+        query = select(ChatRow).where(ChatRow.client_id == client_id)
+        if cursor:
+            moment, chat_id = _decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    ChatRow.updated_at < moment,
+                    and_(ChatRow.updated_at == moment, ChatRow.id < chat_id),
+                )
+            )
+        query = query.order_by(ChatRow.updated_at.desc(), ChatRow.id.desc()).limit(limit + 1)
+        async with self.db.session() as session:
+            rows = list((await session.execute(query)).scalars())
+        chats = [chat_of(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return ChatPage(chats, _encode_cursor(chats[-1]) if more and chats else None)
+
+    async def set_title_if_missing(self, chat_id: str, title: str) -> bool:
+        async with self.db.session(write=True) as session:
+            result = await session.execute(
+                update(ChatRow)
+                .where(ChatRow.id == chat_id, ChatRow.title.is_(None))
+                .values(title=title)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- turns ---------------------------------------------------------------------------------
+
+    async def start_turn(
+        self,
+        client_id: str,
+        chat_id: str | None,
+        user: NewMessage,
+        *,
+        tradition: str | None = None,
+        idempotency: tuple[str, str] | None = None,
+    ) -> Turn | Replay:
+        """Commit the user turn and its reply placeholder (seq n and n + 1) under the chat's lock,
+        creating the chat when `chat_id` is None. With `idempotency=(key, fingerprint)` a key seen
+        before returns a `Replay` of the first turn and writes nothing."""
+        if idempotency is not None:
+            seen = await self.find_replay(client_id, idempotency[0])
+            if seen is not None:
+                return seen
+        try:
+            turn = await self._start_turn(client_id, chat_id, user, tradition, idempotency)
+        except IntegrityError:
+            # Two requests raced with one key: the loser replays the winner's turn.
+            seen = await self.find_replay(client_id, idempotency[0]) if idempotency else None
+            if seen is None:
+                raise
+            return seen
+        await self._invalidate(turn.chat.id)
+        return turn
+
+    async def _start_turn(
+        self,
+        client_id: str,
+        chat_id: str | None,
+        user: NewMessage,
+        tradition: str | None,
+        idempotency: tuple[str, str] | None,
+    ) -> Turn:
+        now = utcnow()
+        query_id = user.query_id or new_id(QUERY)
+        user.query_id = query_id
+        if chat_id is None:
+            async with self.db.session(write=True) as session:
+                chat = _chat_row(client_id, now, tradition=tradition)
+                session.add(chat)
+                await session.flush()
+                turn = await self._write_turn(session, chat, user, now, idempotency, created=True)
+            return turn
+        async with locked_chat(self.db, client_id, chat_id) as (session, chat):
+            return await self._write_turn(session, chat, user, now, idempotency, created=False)
+
+    async def _write_turn(
+        self,
+        session: AsyncSession,
+        chat: ChatRow,
+        user: NewMessage,
+        now: datetime,
+        idempotency: tuple[str, str] | None,
+        *,
+        created: bool,
+        parent_id: str | None = UNSET,
+    ) -> Turn:
+        if idempotency is not None:
+            key, fingerprint = idempotency
+            session.add(
+                IdempotencyRow(
+                    client_id=chat.client_id,
+                    key=key,
+                    fingerprint=fingerprint,
+                    chat_id=chat.id,
+                    query_id=user.query_id,
+                    created_at=now,
+                )
+            )
+        seq = chat.last_seq + 1
+        parent = chat.head_message_id if parent_id is UNSET else parent_id
+        user_row = new_row(
+            user, message_id=new_id(MESSAGE), chat_id=chat.id, seq=seq, parent_id=parent, now=now
+        )
+        placeholder = NewMessage(
+            role="assistant", content="", token_count=0, query_id=user.query_id, status=PENDING
+        )
+        reply_row = new_row(
+            placeholder,
+            message_id=new_id(MESSAGE),
+            chat_id=chat.id,
+            seq=seq + 1,
+            parent_id=user_row.id,
+            now=now,
+        )
+        session.add_all([user_row, reply_row])
+        chat.last_seq = seq + 1
+        chat.head_message_id = reply_row.id
+        chat.updated_at = now
+        await session.flush()
+        return Turn(chat_of(chat), message_of(user_row), message_of(reply_row), created)
+
+    async def finish_reply(self, reply: StoredMessage, update_: ReplyUpdate) -> StoredMessage:
+        """Settle a placeholder: its text, status (complete/partial/failed), model and usage."""
+        now = utcnow()
+        values = {k: v for k, v in asdict(update_).items() if v is not None}
+        values.update(content=update_.content, status=update_.status, updated_at=now)
+        async with self.db.session(write=True) as session:
+            await session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == reply.id, MessageRow.chat_id == reply.chat_id)
+                .values(**values)
+            )
+            await session.execute(
+                update(ChatRow).where(ChatRow.id == reply.chat_id).values(updated_at=now)
+            )
+            row = await session.get(MessageRow, reply.id)
+        await self._invalidate(reply.chat_id)
+        if row is None:  # deleted while it was being generated
+            return reply
+        return message_of(row)
+
+    async def append(
+        self,
+        client_id: str,
+        chat_id: str,
+        messages: Sequence[NewMessage],
+        *,
+        parent_id: str | None = UNSET,
+    ) -> list[StoredMessage]:
+        """Append settled messages (tool calls and results, system notes...) in one transaction,
+        chained after `parent_id` (default: the head); the head moves to the last one."""
+        if not messages:
+            return []
+        now = utcnow()
+        async with locked_chat(self.db, client_id, chat_id) as (session, chat):
+            parent = chat.head_message_id if parent_id is UNSET else parent_id
+            rows = []
+            for message in messages:
+                chat.last_seq += 1
+                row = new_row(
+                    message,
+                    message_id=new_id(MESSAGE),
+                    chat_id=chat.id,
+                    seq=chat.last_seq,
+                    parent_id=parent,
+                    now=now,
+                )
+                rows.append(row)
+                parent = row.id
+            session.add_all(rows)
+            if parent_id is not UNSET and parent_id != chat.head_message_id:
+                chat.branched = True
+            chat.head_message_id = parent
+            chat.updated_at = now
+        await self._invalidate(chat_id)
+        return [message_of(r) for r in rows]
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def history(
+        self, client_id: str, chat_id: str, *, include_pending: bool = False
+    ) -> tuple[Chat, list[StoredMessage]]:
+        """The chat and its active branch, oldest first."""
+        stale = stale_cutoff(self.stale_after)
+        async with self.db.session() as session:
+            chat = chat_of(await self._owned(session, client_id, chat_id))
+            if not chat.branched:
+                query = select(MessageRow).where(MessageRow.chat_id == chat_id)
+                rows = list((await session.execute(query.order_by(MessageRow.seq))).scalars())
+            elif chat.head_message_id:
+                walk = branch_walk(chat_id, chat.head_message_id, chat.last_seq + 1)
+                rows = list((await session.execute(walk)).scalars())[::-1]
+            else:
+                rows = []
+        messages = [message_of(r, stale) for r in rows]
+        if not include_pending:
+            messages = [m for m in messages if m.status != PENDING]
+        return chat, messages
+
+    async def all_messages(self, client_id: str, chat_id: str) -> list[StoredMessage]:
+        """Every message of every branch, in seq order."""
+        stale = stale_cutoff(self.stale_after)
+        async with self.db.session() as session:
+            await self._owned(session, client_id, chat_id)
+            query = select(MessageRow).where(MessageRow.chat_id == chat_id)
+            rows = (await session.execute(query.order_by(MessageRow.seq))).scalars()
+            return [message_of(r, stale) for r in rows]
+
+    async def recent(
+        self, chat: Chat, *, limit: int, before: StoredMessage | None = None
+    ) -> list[StoredMessage]:
+        """Up to `limit` messages of the active branch older than `before` (default: from the
+        head), newest first. O(limit): an index range scan, or a walk along `parent_id`."""
+        async with self.db.session() as session:
+            if not chat.branched:
+                query = select(MessageRow).where(MessageRow.chat_id == chat.id)
+                if before is not None:
+                    query = query.where(MessageRow.seq < before.seq)
+                query = query.order_by(MessageRow.seq.desc()).limit(limit)
+            else:
+                start = before.parent_id if before is not None else chat.head_message_id
+                if start is None:
+                    return []
+                query = branch_walk(chat.id, start, limit)
+            rows = (await session.execute(query)).scalars()
+            return [message_of(r) for r in rows]
+
+    async def query_messages(self, chat_id: str, query_id: str) -> list[StoredMessage]:
+        """The messages of one exchange (the user turn and its replies), in seq order."""
+        stale = stale_cutoff(self.stale_after)
+        query = (
+            select(MessageRow)
+            .where(MessageRow.query_id == query_id, MessageRow.chat_id == chat_id)
+            .order_by(MessageRow.seq)
+        )
+        async with self.db.session() as session:
+            return [message_of(r, stale) for r in (await session.execute(query)).scalars()]
+
+    async def find_replay(self, client_id: str, key: str) -> Replay | None:
+        async with self.db.session() as session:
+            row = await session.get(IdempotencyRow, (client_id, key))
+            if row is None:
+                return None
+            return Replay(row.chat_id, row.query_id, row.fingerprint, row.created_at)
+
+    # -- summaries -----------------------------------------------------------------------------
+
+    async def add_summary(
+        self,
+        chat_id: str,
+        covered: Sequence[StoredMessage],
+        content: str,
+        token_count: int,
+        model: str | None = None,
+    ) -> Summary:
+        """Store a summary replacing `covered` (oldest first) in future contexts."""
+        if not covered:
+            raise InvalidChatOperation("a summary must cover at least one message")
+        row = SummaryRow(
+            id=new_id(SUMMARY),
+            chat_id=chat_id,
+            from_seq=covered[0].seq,
+            to_seq=covered[-1].seq,
+            first_message_id=covered[0].id,
+            last_message_id=covered[-1].id,
+            message_count=len(covered),
+            content=content,
+            token_count=token_count,
+            model=model,
+            created_at=utcnow(),
+        )
+        async with self.db.session(write=True) as session:
+            session.add(row)
+        await self._invalidate(chat_id)
+        return summary_of(row)
+
+    async def latest_summaries(self, chat_id: str, limit: int = 8) -> list[Summary]:
+        query = (
+            select(SummaryRow)
+            .where(SummaryRow.chat_id == chat_id)
+            .order_by(SummaryRow.to_seq.desc())
+            .limit(limit)
+        )
+        async with self.db.session() as session:
+            return [summary_of(r) for r in (await session.execute(query)).scalars()]
+
+    async def summaries(self, client_id: str, chat_id: str) -> list[Summary]:
+        async with self.db.session() as session:
+            await self._owned(session, client_id, chat_id)
+            query = select(SummaryRow).where(SummaryRow.chat_id == chat_id)
+            rows = (await session.execute(query.order_by(SummaryRow.to_seq))).scalars()
+            return [summary_of(r) for r in rows]
+
+    # -- import and maintenance ----------------------------------------------------------------
+
+    async def import_chat(
+        self,
+        client_id: str,
+        messages: Sequence[NewMessage],
+        *,
+        title: str | None = None,
+        summary: str | None = None,
+        pin: bool = False,
+        tradition: str | None = None,
+        created_at: datetime | None = None,
+        updated_at: datetime | None = None,
+    ) -> Chat:
+        """A whole chat in one transaction (exports from Gloo, seeding): `messages` oldest first
+        become one linear branch with seq 1..n."""
+        now = utcnow()
+        chat = _chat_row(client_id, created_at or now, title=title, tradition=tradition, pin=pin)
+        chat.summary = summary
+        chat.updated_at = updated_at or (messages[-1].created_at if messages else None) or now
+        rows: list[dict[str, Any]] = []
+        parent = None
+        for seq, message in enumerate(messages, start=1):
+            row = new_row(
+                message,
+                message_id=new_id(MESSAGE),
+                chat_id=chat.id,
+                seq=seq,
+                parent_id=parent,
+                now=now,
+            )
+            rows.append({c.key: getattr(row, c.key) for c in MessageRow.__table__.columns})
+            parent = row.id
+        chat.last_seq = len(rows)
+        chat.head_message_id = parent
+        async with self.db.session(write=True) as session:
+            session.add(chat)
+            await session.flush()
+            for start in range(0, len(rows), _IMPORT_BATCH):
+                await session.execute(insert(MessageRow), rows[start : start + _IMPORT_BATCH])
+        return chat_of(chat)
+
+    async def sweep_stale(self) -> int:
+        """Mark placeholders older than `stale_after` failed (their server died mid-turn)."""
+        async with self.db.session(write=True) as session:
+            result = await session.execute(
+                update(MessageRow)
+                .where(
+                    MessageRow.status == PENDING,
+                    MessageRow.created_at < stale_cutoff(self.stale_after),
+                )
+                .values(status=FAILED, error=STALE_ERROR)
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _owned(self, session: AsyncSession, client_id: str, chat_id: str) -> ChatRow:
+        query = select(ChatRow).where(ChatRow.id == chat_id, ChatRow.client_id == client_id)
+        row = (await session.execute(query)).scalar_one_or_none()
+        if row is None:
+            raise ChatNotFound(f"chat {chat_id!r} not found")
+        return row
+
+    async def _invalidate(self, chat_id: str) -> None:
+        if self.cache is not None:
+            await self.cache.invalidate(chat_id)
+
+
+def _chat_row(
+    client_id: str,
+    now: datetime,
+    *,
+    title: str | None = None,
+    tradition: str | None = None,
+    pin: bool = False,
+    summary: str | None = None,
+) -> ChatRow:
+    return ChatRow(
+        id=new_id(CHAT),
+        client_id=client_id,
+        user_id=user_id_for(client_id),
+        title=title,
+        summary=summary,
+        pin=pin,
+        tradition=tradition,
+        head_message_id=None,
+        last_seq=0,
+        branched=False,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _encode_cursor(chat: Chat) -> str:
+    raw = f"{chat.updated_at.isoformat()}|{chat.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, chat_id = raw.split("|", 1)
+        return datetime.fromisoformat(moment), chat_id
+    except ValueError as exc:
+        raise InvalidChatOperation("cursor is not one this server handed out") from exc

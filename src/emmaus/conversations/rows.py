@@ -1,0 +1,165 @@
+"""Shared pieces of the store: row → domain conversion, the per-chat lock and the branch walk."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from emmaus.conversations.errors import ChatNotFound
+from emmaus.conversations.schema import FAILED, PENDING, ChatRow, MessageRow, SummaryRow
+from emmaus.conversations.types import Chat, NewMessage, StoredMessage, Summary
+from emmaus.store import Database, utcnow
+
+STALE_ERROR = {
+    "code": 2006,
+    "name": "REPLY_ABANDONED",
+    "message": "the server stopped before this reply was finished",
+    "retryable": True,
+}
+
+
+def chat_of(row: ChatRow) -> Chat:
+    return Chat(
+        id=row.id,
+        client_id=row.client_id,
+        user_id=row.user_id,
+        title=row.title,
+        summary=row.summary,
+        pin=bool(row.pin),
+        tradition=row.tradition,
+        head_message_id=row.head_message_id,
+        last_seq=row.last_seq,
+        branched=bool(row.branched),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def message_of(row: MessageRow, stale_before: datetime | None = None) -> StoredMessage:
+    status, error = row.status, row.error
+    if status == PENDING and stale_before is not None and row.created_at < stale_before:
+        # Its server died mid-turn (nothing else leaves a placeholder this old): report it failed.
+        status, error = FAILED, STALE_ERROR
+    return StoredMessage(
+        id=row.id,
+        chat_id=row.chat_id,
+        seq=row.seq,
+        parent_id=row.parent_id,
+        query_id=row.query_id,
+        role=row.role,
+        content=row.content,
+        token_count=row.token_count,
+        status=status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        model=row.model,
+        provider=row.provider,
+        routing_mechanism=row.routing_mechanism,
+        routing_tier=row.routing_tier,
+        routing_confidence=row.routing_confidence,
+        prompt_tokens=row.prompt_tokens,
+        completion_tokens=row.completion_tokens,
+        finish_reason=row.finish_reason,
+        tool_calls=row.tool_calls,
+        tool_call_id=row.tool_call_id,
+        sources=row.sources,
+        suggestions=row.suggestions,
+        meta=row.meta,
+        error=error,
+    )
+
+
+def summary_of(row: SummaryRow) -> Summary:
+    return Summary(
+        id=row.id,
+        chat_id=row.chat_id,
+        from_seq=row.from_seq,
+        to_seq=row.to_seq,
+        first_message_id=row.first_message_id,
+        last_message_id=row.last_message_id,
+        message_count=row.message_count,
+        content=row.content,
+        token_count=row.token_count,
+        model=row.model,
+        created_at=row.created_at,
+    )
+
+
+def new_row(
+    message: NewMessage,
+    *,
+    message_id: str,
+    chat_id: str,
+    seq: int,
+    parent_id: str | None,
+    now: datetime,
+) -> MessageRow:
+    created = message.created_at or now
+    return MessageRow(
+        id=message_id,
+        chat_id=chat_id,
+        seq=seq,
+        parent_id=parent_id,
+        query_id=message.query_id,
+        role=message.role,
+        content=message.content,
+        token_count=message.token_count,
+        status=message.status,
+        model=message.model,
+        provider=message.provider,
+        tool_calls=message.tool_calls,
+        tool_call_id=message.tool_call_id,
+        sources=message.sources,
+        suggestions=message.suggestions,
+        meta=message.meta,
+        created_at=created,
+        updated_at=created,
+    )
+
+
+def stale_cutoff(stale_after: float) -> datetime:
+    return utcnow() - timedelta(seconds=stale_after)
+
+
+@asynccontextmanager
+async def locked_chat(
+    db: Database, client_id: str, chat_id: str
+) -> AsyncIterator[tuple[AsyncSession, ChatRow]]:
+    """A write transaction holding this chat's lock: PostgreSQL locks the row (`SELECT … FOR
+    UPDATE`); SQLite takes its single write lock up front (`BEGIN IMMEDIATE`). Either way writers
+    of one chat are serialised, so `last_seq + 1` is always free. Commits when the block ends."""
+    async with db.session(write=True) as session:
+        query = select(ChatRow).where(ChatRow.id == chat_id, ChatRow.client_id == client_id)
+        if db.dialect == "postgresql":
+            query = query.with_for_update()
+        row = (await session.execute(query)).scalar_one_or_none()
+        if row is None:
+            raise ChatNotFound(f"chat {chat_id!r} not found")
+        yield session, row
+
+
+def branch_walk(chat_id: str, start_id: str, limit: int) -> Select[Any]:
+    """Up to `limit` messages from `start_id` back towards the root along `parent_id`, newest
+    first: one recursive query, each step a primary-key lookup, so the cost is O(limit)."""
+    m = MessageRow.__table__
+    seed = select(m.c.id, m.c.parent_id, literal(0).label("depth")).where(
+        m.c.id == start_id, m.c.chat_id == chat_id
+    )
+    walk = seed.cte("walk", recursive=True)
+    step = (
+        select(m.c.id, m.c.parent_id, (walk.c.depth + 1).label("depth"))
+        .select_from(m.join(walk, m.c.id == walk.c.parent_id))
+        .where(walk.c.depth < limit - 1, m.c.chat_id == chat_id)
+    )
+    walk = walk.union_all(step)
+    return (
+        select(MessageRow)
+        .join(walk, MessageRow.id == walk.c.id)
+        .order_by(walk.c.depth)
+        .limit(limit)
+    )
