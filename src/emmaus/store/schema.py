@@ -27,7 +27,11 @@ class Base(DeclarativeBase):
 
 #: Every module that defines tables on `Base`. Add yours here: migrations (autogenerate) and the
 #: model/migration consistency test import them all through `all_metadata()`.
-TABLE_MODULES: tuple[str, ...] = ("emmaus.store.schema", "emmaus.conversations.schema")
+TABLE_MODULES: tuple[str, ...] = (
+    "emmaus.store.schema",
+    "emmaus.conversations.schema",
+    "emmaus.grounding.schema",
+)
 
 
 def all_metadata() -> MetaData:
