@@ -3,6 +3,7 @@ mid-stream, and client disconnects cancelling the upstream."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -189,7 +190,7 @@ def test_client_disconnect_cancels_stream_upstream(
     with http.stream("POST", URL, json=payload) as response:
         lines = response.iter_lines()
         assert next(lines).startswith("data: ")
-    assert upstream.wait_cancelled("drip-100+tokens-200+tag-cancel", within=1.0)
+    assert asyncio.run(upstream.wait_cancelled("drip-100+tokens-200+tag-cancel", within=1.0))
 
 
 def test_client_disconnect_cancels_non_streaming_upstream(
@@ -201,5 +202,5 @@ def test_client_disconnect_cancels_non_streaming_upstream(
     started = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(f"{base_url}{URL}", json=payload, headers=auth_headers, timeout=0.5)
-    assert upstream.wait_cancelled("slow-5000+tag-cancel2", within=1.0)
+    assert asyncio.run(upstream.wait_cancelled("slow-5000+tag-cancel2", within=1.0))
     assert time.monotonic() - started < 3
