@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from emmaus import __version__
 from emmaus.api import serving_completions, serving_models
@@ -44,7 +43,6 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         version=__version__,
         summary="Self-hosted conversational AI speaking the Gloo AI wire contract",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
     app.state.settings = settings
     app.state.catalog = catalog
