@@ -204,6 +204,17 @@ class ClientRepository:
 
         return await self._update(client_id, change)
 
+    async def set_scopes(self, client_id: str, scopes: str | Iterable[str]) -> Client:
+        """Takes effect on existing tokens too: a token only carries scopes the client still has."""
+        parsed = parse_scopes(scopes)
+        if not parsed:
+            raise ValueError("a client needs at least one scope")
+
+        def change(row: ClientRow) -> None:
+            row.scopes = " ".join(sorted(parsed))
+
+        return await self._update(client_id, change)
+
     async def authenticate(self, client_id: str, secret: str) -> Client | None:
         """The active client these credentials belong to, else None (unknown id, wrong secret
         and disabled client all cost one argon2 verification)."""
