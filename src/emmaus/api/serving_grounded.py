@@ -1,0 +1,133 @@
+"""`POST /ai/v2/chat/completions/grounded`: retrieve from the caller's publisher, answer with the
+sources in the prompt, and return `sources_returned` and (on request) the citations. Streams send
+the citations as the first SSE event, before any content chunk."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+
+from emmaus.api.chunks import ChunkWriter, completion_body
+from emmaus.api.protocol_grounded import GroundedCompletion, GroundedCompletionRequest
+from emmaus.api.serving_completions import (
+    _ERRORS,
+    _SSE_HEADERS,
+    ClientGone,
+    completion_service,
+    record_usage,
+    sse_events,
+    until_disconnect,
+)
+from emmaus.auth import AuthContext, require_api_access
+from emmaus.errors import EmmausError, InvalidRequest
+from emmaus.grounding.citations import (
+    Citation,
+    context_message,
+    group_sources,
+    last_user_text,
+    validate_answer,
+)
+from emmaus.grounding.retrieval import Retriever
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+class EmptyMessages(InvalidRequest):
+    status = 400
+
+
+class GroundingUnavailable(EmmausError):
+    status, code, name = 503, 1303, "GROUNDING_UNAVAILABLE"
+
+
+def retriever_of(request: Request) -> Retriever:
+    retriever: Retriever | None = getattr(request.app.state, "retriever", None)
+    if retriever is None:
+        raise GroundingUnavailable("the content library is not configured on this server")
+    return retriever
+
+
+def _grounding_fields(
+    citations: list[Citation], include: bool, *, answered: bool
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {"sources_returned": bool(citations)}
+    if include:
+        items = []
+        for c in citations:
+            item = c.to_dict()
+            if answered:
+                item["cited"] = c.cited
+            items.append(item)
+        fields["citations"] = items
+    return fields
+
+
+class GroundedChunkWriter(ChunkWriter):
+    def grounding(self, fields: dict[str, Any]) -> bytes:
+        """The first event: no choices (SDKs skip it), the grounding fields at the top level."""
+        return self._event({**self._head, "choices": [], **fields})
+
+
+@router.post(
+    "/chat/completions/grounded",
+    response_model=GroundedCompletion,
+    responses=_ERRORS,  # type: ignore[arg-type]
+    summary="Chat completion grounded in a publisher's content, with citations",
+)
+async def grounded_completions(
+    body: GroundedCompletionRequest,
+    request: Request,
+    auth: AuthContext = Depends(require_api_access),
+) -> Response:
+    if body.messages is not None and not body.messages:
+        raise EmptyMessages("messages must not be empty; omit it to use the default message")
+    retriever = retriever_of(request)
+    service = completion_service(request)
+    domain = body.to_domain()
+    decision = service.decide(domain)
+    sources = await retriever.search(
+        auth.client_id, last_user_text(domain.messages), [body.rag_publisher], body.sources_limit
+    )
+    citations = group_sources(sources)
+    grounded = replace(domain, messages=[context_message(citations), *domain.messages])
+    if body.stream:
+        served, deltas = await service.stream(grounded, decision)
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        writer = GroundedChunkWriter(served, body.tradition, include_usage)
+        first = writer.grounding(
+            _grounding_fields(citations, body.include_citations, answered=False)
+        )
+        return StreamingResponse(
+            _with_first(first, sse_events(writer, deltas, served, request)),
+            media_type="text/event-stream",
+            headers=_SSE_HEADERS,
+        )
+    try:
+        served, result = await until_disconnect(request, service.complete(grounded, decision))
+    except ClientGone:
+        log.info("client disconnected; grounded generation cancelled")
+        return Response(status_code=499)
+    record_usage(request, result.usage)
+    if result.content:
+        result = replace(result, content=validate_answer(result.content, citations))
+    out = orjson.loads(completion_body(served, body.tradition, result))
+    out.update(_grounding_fields(citations, body.include_citations, answered=True))
+    return Response(orjson.dumps(out), media_type="application/json")
+
+
+async def _with_first(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    try:
+        yield first
+        async for event in rest:
+            yield event
+    finally:
+        aclose = getattr(rest, "aclose", None)
+        if aclose is not None:
+            await aclose()
