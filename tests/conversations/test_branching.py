@@ -10,7 +10,7 @@ from emmaus.conversations.schema import COMPLETE
 from emmaus.conversations.types import NewMessage, ReplyUpdate, Turn
 from emmaus.store import Database
 
-ALICE, BOB = "client-alice", "client-bob"
+ALICE, BOB = "alice", "bob"  # replaced per test by conftest.fresh_clients
 
 
 def user(text: str) -> NewMessage:
@@ -18,8 +18,8 @@ def user(text: str) -> NewMessage:
 
 
 @pytest.fixture
-def manager(database: Database) -> ConversationManager:
-    return ConversationManager(database)
+def manager(db: Database) -> ConversationManager:
+    return ConversationManager(db)
 
 
 async def exchange(manager: ConversationManager, chat_id: str | None, q: str, a: str) -> Turn:

