@@ -119,6 +119,9 @@ class Library:
     async def ingest_text(
         self, publisher: Publisher, source: str, doc: Extracted, digest: str, size: int
     ) -> IngestResult:
+        existing = await self._document(publisher.id, source)
+        if existing is not None and existing.content_hash == digest:
+            return IngestResult("unchanged", Document.of(existing, publisher.name))
         chunks = chunk_text(doc.text)
         if not chunks:
             raise EmptyDocument(f"{source}: no text found")
