@@ -13,6 +13,7 @@ import pytest
 from emmaus.api.app import create_app
 from emmaus.config import Settings
 from emmaus.testing import UpstreamHandle, serve_upstream
+from tests.support.auth import bearer_headers
 from tests.support.live_server import live_server
 
 CATALOG = """
@@ -167,9 +168,9 @@ def monkeypatch_session() -> Iterator[pytest.MonkeyPatch]:
 
 
 @pytest.fixture(scope="session")
-def auth_headers(base_url: str) -> dict[str, str]:
-    """Headers that authenticate a test client against the live server."""
-    return {}
+def auth_headers(base_url: str, api_settings: Settings) -> dict[str, str]:
+    """Headers that authenticate a test client (no rate limits) against the live server."""
+    return bearer_headers(base_url, api_settings)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ must not depend on the completion engine. `create_from_env` is a uvicorn factory
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, HTTPException
@@ -19,10 +19,8 @@ from emmaus.auth import (
     require_api_access,
     usage_hook,
 )
-from emmaus.auth.clients import ClientRepository
 from emmaus.config import Settings
-from emmaus.store import Database, upgrade_database
-from tests.support.databases import run_blocking
+from tests.support import auth as support
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -97,38 +95,9 @@ def create_client(
     rpm: int | None = None,
     tpm: int | None = None,
 ) -> tuple[str, str]:
-    """Create a client in `settings`' database (migrating it first); returns (id, secret)."""
-
-    async def run() -> tuple[str, str]:
-        db = Database.from_settings(settings)
-        repo = ClientRepository(db)
-        try:
-            await upgrade_database(db)
-            client, secret = await repo.create(name, scopes, rpm=rpm, tpm=tpm)
-            return client.id, secret
-        finally:
-            repo.close()
-            await db.aclose()
-
-    return run_blocking(run())
-
-
-def change_client(
-    settings: Settings, client_id: str, action: Callable[[ClientRepository], Awaitable[object]]
-) -> None:
-    """Change a client from outside the server, as `emmaus clients ...` would."""
-
-    async def run() -> None:
-        db = Database.from_settings(settings)
-        repo = ClientRepository(db)
-        try:
-            await action(repo)
-        finally:
-            repo.close()
-            await db.aclose()
-
-    run_blocking(run())
+    """Like `tests.support.auth.create_client`, but the limits default to the configured ones."""
+    return support.create_client(settings, name, scopes, rpm=rpm, tpm=tpm)
 
 
 def disable_client(settings: Settings, client_id: str) -> None:
-    change_client(settings, client_id, lambda repo: repo.disable(client_id))
+    support.change_client(settings, lambda repo: repo.disable(client_id))

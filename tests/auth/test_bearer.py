@@ -12,8 +12,9 @@ import requests
 
 from emmaus.auth.tokens import load_signing_key
 from emmaus.config import Settings
-from tests.auth.apps import change_client, create_client, disable_client
+from tests.auth.apps import create_client, disable_client
 from tests.auth.conftest import Serve
+from tests.support.auth import change_client
 
 UNAUTHORIZED = "unauthorized"
 HEADERS = (
@@ -206,6 +207,6 @@ def test_scope_removed_from_client_stops_working(serve: Serve) -> None:
         client_id, secret = create_client(settings, scopes="api/access admin")
         token = get_token(url, client_id, secret, scope="api/access admin")
         assert call(url, "/admin/whoami", token).status_code == 200
-        change_client(settings, client_id, lambda repo: repo.set_scopes(client_id, "api/access"))
+        change_client(settings, lambda repo: repo.set_scopes(client_id, "api/access"))
         assert call(url, "/admin/whoami", token).status_code == 403
         assert call(url, "/ai/v2/whoami", token).status_code == 200

@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from emmaus import __version__
 from emmaus.api import serving_completions, serving_models
 from emmaus.api.body_limit import BodySizeLimit
 from emmaus.api.errors import install_error_handlers
+from emmaus.auth import AuthRuntime, install_auth, require_api_access, usage_hook
 from emmaus.catalog import Catalog, load_catalog
 from emmaus.config import Settings, get_settings
 from emmaus.engine.providers import build_providers
 from emmaus.engine.router import Router
 from emmaus.services.completions import CompletionService
+from emmaus.store import Database, upgrade_database
 
 
 def create_app(settings: Settings | None = None, *, catalog: Catalog | None = None) -> FastAPI:
@@ -24,6 +26,16 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Storage and auth (issue 3): one Database per process, migrated at start; clients,
+        # tokens and rate limits in app.state.auth; tokens per minute charged by usage_hook.
+        db = Database.from_settings(settings)
+        if settings.auto_migrate:
+            await upgrade_database(db)
+        app.state.db = db
+        auth = AuthRuntime(settings, db)
+        await auth.start()
+        app.state.auth = auth
+        app.state.usage_hook = usage_hook
         providers = build_providers(settings, catalog)
         app.state.providers = providers
         app.state.completions = CompletionService(Router(catalog), providers)
@@ -37,6 +49,8 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         finally:
             for provider in providers.values():
                 await provider.aclose()
+            await auth.aclose()
+            await db.aclose()
 
     app = FastAPI(
         title="Emmaus",
@@ -48,10 +62,16 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.state.catalog = catalog
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    install_auth(app)  # POST /oauth2/token, {"error","code"} auth errors, x-ratelimit-* headers
+    api_access = [Depends(require_api_access)]  # every /ai/** route: bearer token + rate limit
 
     app.include_router(serving_models.public_router, prefix="/platform/v2", tags=["catalog"])
-    app.include_router(serving_models.router, prefix="/ai/v2", tags=["catalog"])
-    app.include_router(serving_completions.router, prefix="/ai/v2", tags=["completions"])
+    app.include_router(
+        serving_models.router, prefix="/ai/v2", tags=["catalog"], dependencies=api_access
+    )
+    app.include_router(
+        serving_completions.router, prefix="/ai/v2", tags=["completions"], dependencies=api_access
+    )
 
     @app.get("/health", tags=["health"], summary="Liveness")
     async def health() -> dict[str, str]:

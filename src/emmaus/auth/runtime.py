@@ -33,8 +33,8 @@ def build_limiter(settings: Settings) -> RateLimiter:
 
 class AuthRuntime:
     """```python
-    auth = AuthRuntime(settings, db)      # db: a shared `Database`, or None to open one
-    await auth.start()                    # migrations (auto_migrate), signing key, limiter
+    auth = AuthRuntime(settings, db)      # db: a shared, migrated `Database`, or None to open
+    await auth.start()                    # (and migrate) its own; signing key; limiter
     ...
     await auth.aclose()
     ```"""
@@ -57,8 +57,8 @@ class AuthRuntime:
     async def start(self) -> None:
         if self._db is None:
             self._db = Database.from_settings(self.settings)
-        if self.settings.auto_migrate:
-            await upgrade_database(self._db)
+            if self.settings.auto_migrate:  # a shared db is migrated by whoever opened it
+                await upgrade_database(self._db)
         self._tokens = TokenService.from_settings(self.settings)
         if self._limiter is None:
             self._limiter = build_limiter(self.settings)
