@@ -109,6 +109,24 @@ def canonical_arguments(text: str) -> str:
         return json.dumps(json.loads(text, strict=False), ensure_ascii=False)
 
 
+class JsonEnd:
+    """Grammar-constrained JSON is complete as soon as it parses: stop there rather than spend
+    a token on the optional trailing space the grammar allows before the end of turn."""
+
+    def __init__(self) -> None:
+        self._pieces: list[bytes] = []
+
+    def __call__(self, piece: bytes) -> bool:
+        self._pieces.append(piece)
+        if not piece.rstrip().endswith((b"}", b"]", b'"')):
+            return False
+        try:
+            json.loads(b"".join(self._pieces))
+        except ValueError:
+            return False
+        return True
+
+
 class Generation:
     def __init__(
         self, model: LoadedModel, request: Request, emit: Emit, cancelled: Callable[[], bool]
@@ -168,8 +186,12 @@ class Generation:
             content.append(text)
             self._emit(StreamDelta(content=text))
 
+        json_end = JsonEnd() if grammar is not None else None
+
         def on_piece(piece: bytes) -> bool:
             release(scanner.feed(utf8.feed(piece)))
+            if json_end is not None and json_end(piece):
+                return True
             return scanner.hit is not None
 
         _, reason = self._sample(ctx, grammar, on_piece=on_piece, repeat=grammar is None)
@@ -177,7 +199,7 @@ class Generation:
             before = self._m.tokenize("".join(content), special=False)
             call_ctx = ctx + before + self._scaffold(TOOL_CALL_OPEN + "\n")
             return self._tool_calls(call_ctx, callable_tools)
-        if scanner.hit is not None:
+        if scanner.hit is not None or reason == "hook":  # a stop string, or the JSON is whole
             return "stop"
         release(scanner.feed(utf8.flush()) + scanner.flush())
         if blank:  # an answer of whitespace only is still the answer
@@ -197,7 +219,10 @@ class Generation:
     def _tool_calls(self, ctx: list[int], candidates: list[ToolSpec]) -> FinishReason:
         """Writes calls after an opened `<tool_call>`. An incomplete call is never emitted."""
         by_name = {tool.name: tool for tool in candidates}
-        parallel = self._params.parallel_tool_calls is not False
+        # A named function is called once, as OpenAI does; otherwise parallel calls are allowed
+        # unless the request turned them off.
+        named = isinstance(self._params.tool_choice, FunctionChoice)
+        parallel = self._params.parallel_tool_calls is not False and not named
         index = 0
         while True:
             if len(candidates) == 1:
@@ -212,8 +237,8 @@ class Generation:
                 tool = by_name[self._decode(tokens)[:-1]]
                 ctx = ctx + tokens + self._scaffold(', "arguments": ')
             grammar = tool_arguments_grammar(tool.parameters, tool=tool.name)
-            tokens, reason = self._sample(ctx, grammar)
-            if reason != "stop":
+            tokens, reason = self._sample(ctx, grammar, on_piece=JsonEnd())
+            if reason == "length":
                 return "length"
             arguments = canonical_arguments(self._decode(tokens).strip())
             call = ToolCallDelta(index=index, id=new_call_id(), name=tool.name, arguments=arguments)
