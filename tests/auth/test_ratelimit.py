@@ -4,11 +4,12 @@ Retry-After, headers, and the sliding window (with a controllable clock, in-proc
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
 
-from emmaus.auth.ratelimit import MemoryRateLimiter, RateLimiter
+from emmaus.auth.ratelimit import MemoryRateLimiter, RateLimiter, RateLimiterUnavailable
 from emmaus.auth.ratelimit_redis import RedisRateLimiter
 
 
@@ -126,3 +127,17 @@ async def test_idle_keys_are_forgotten() -> None:
     clock.now += 61
     await limiter.acquire("last", 5)
     assert set(limiter._requests) == {"last"}
+
+
+async def test_unreachable_redis_refuses_instead_of_letting_through() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    limiter = RedisRateLimiter(f"redis://127.0.0.1:{port}/0")
+    try:
+        with pytest.raises(RateLimiterUnavailable):
+            await limiter.acquire("emc_a", 10, 10)
+        with pytest.raises(RateLimiterUnavailable):
+            await limiter.record_tokens("emc_a", 5)
+    finally:
+        await limiter.aclose()
