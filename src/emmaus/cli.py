@@ -9,12 +9,45 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from emmaus import cli_clients, cli_db, cli_ingest
 from emmaus.catalog import CatalogError, load_catalog
-from emmaus.config import get_settings
+from emmaus.config import Settings, get_settings
 
 app = typer.Typer(help="Emmaus: self-hosted conversational AI speaking the Gloo AI contract.")
+app.add_typer(cli_clients.app, name="clients")
+app.add_typer(cli_db.app, name="db")
+app.add_typer(cli_ingest.app, name="ingest")
 console = Console()
 err_console = Console(stderr=True)
+
+
+_READ_TOKEN = "python3 -c 'import sys,json; print(json.load(sys.stdin)[\"access_token\"])'"
+
+
+def _print_first_client(settings: Settings, host: str, port: int) -> None:
+    """On the very first start, create a client and show how to use it (the secret only once)."""
+    from emmaus.auth import bootstrap
+
+    created = bootstrap(settings)
+    if created is None:
+        return
+    client_id, secret = created
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    console.print(
+        "\n[bold green]Created your first API client[/bold green] (the secret is shown only now):\n"
+        f"  client id:     [bold]{client_id}[/bold]\n"
+        f"  client secret: [bold]{secret}[/bold]\n\nTry it:\n"
+    )
+    console.print(
+        f"TOKEN=$(curl -s -u '{client_id}:{secret}' -d grant_type=client_credentials "
+        f"{base}/oauth2/token | {_READ_TOKEN})\n"
+        f'curl -s {base}/ai/v2/chat/completions -H "Authorization: Bearer $TOKEN" '
+        '-H \'Content-Type: application/json\' -d \'{"messages": [{"role": "user", '
+        '"content": "What is grace?"}], "auto_routing": true, "max_tokens": 128}\'\n',
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -36,6 +69,7 @@ def serve(
     except CatalogError as exc:
         err_console.print(f"[red]catalog error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    _print_first_client(settings, host, port)
     console.print(f"Emmaus listening on [bold]http://{host}:{port}[/bold]  (docs: /docs)")
     uvicorn.run(
         "emmaus.api.app:create_app",
