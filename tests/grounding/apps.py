@@ -11,15 +11,13 @@ from fastapi import FastAPI
 
 from emmaus.api import serving_grounded, serving_library
 from emmaus.api.app import create_app
-from emmaus.auth import AuthRuntime, install_auth, usage_hook
 from emmaus.config import Settings
 from emmaus.grounding import Embedder, Library, Retriever
-from emmaus.store import Database, upgrade_database
 
 
 def grounded_app(settings: Settings, embedder: Embedder) -> FastAPI:
+    """`create_app` (database, auth) plus the grounding routers and `app.state.retriever`."""
     app = create_app(settings)
-    install_auth(app)
     app.include_router(serving_grounded.router, prefix="/ai/v2", tags=["grounded"])
     app.include_router(serving_library.router, prefix="/ai/v2/library", tags=["library"])
     inner = app.router.lifespan_context
@@ -27,18 +25,8 @@ def grounded_app(settings: Settings, embedder: Embedder) -> FastAPI:
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         async with inner(application):
-            db = Database.from_settings(settings)
-            await upgrade_database(db)
-            auth = AuthRuntime(settings, db)
-            await auth.start()
-            application.state.auth = auth
-            application.state.usage_hook = usage_hook
-            application.state.retriever = Retriever(Library(db, embedder))
-            try:
-                yield
-            finally:
-                await auth.aclose()
-                await db.aclose()
+            application.state.retriever = Retriever(Library(application.state.db, embedder))
+            yield
 
     app.router.lifespan_context = lifespan
     return app
