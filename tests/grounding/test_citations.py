@@ -1,0 +1,62 @@
+"""Citation numbering, marker validation and the retrieval query."""
+
+from __future__ import annotations
+
+from emmaus.engine.types import Message
+from emmaus.grounding.citations import (
+    NO_EVIDENCE,
+    cited_indices,
+    context_message,
+    group_sources,
+    last_user_text,
+    validate_answer,
+)
+from emmaus.grounding.models import Source
+
+
+def source(chunk: int, document: int, title: str, text: str, similarity: float) -> Source:
+    return Source(chunk, document, "Pub", title, None, text, chunk, similarity, 0.0)
+
+
+SOURCES = [
+    source(11, 1, "Garden", "Water tomatoes twice a week.", 0.8),
+    source(21, 2, "Bread", "Feed the starter daily.", 0.6),
+    source(12, 1, "Garden", "Mulch keeps the soil moist.", 0.5),
+]
+
+
+def test_chunks_of_one_document_share_a_number() -> None:
+    citations = group_sources(SOURCES)
+    assert [(c.index, c.title, c.chunk_ids) for c in citations] == [
+        (1, "Garden", [11, 12]),
+        (2, "Bread", [21]),
+    ]
+    assert citations[0].snippets == ["Water tomatoes twice a week.", "Mulch keeps the soil moist."]
+    assert citations[0].to_dict()["item_title"] == "Garden"
+    system = context_message(citations).content or ""
+    assert "[1] Garden\nWater tomatoes" in system and "[2] Bread" in system
+
+
+def test_no_sources_means_no_evidence_prompt() -> None:
+    assert context_message([]).content == NO_EVIDENCE
+
+
+def test_invented_markers_are_removed_and_used_ones_flagged() -> None:
+    citations = group_sources(SOURCES)
+    answer = validate_answer("Water twice a week [1][3]. Also [0] and [12].", citations)
+    assert answer == "Water twice a week [1]. Also  and ."
+    assert [c.cited for c in citations] == [True, False]
+    assert cited_indices("[2] then [1] then [2]", 2) == [2, 1]
+
+
+def test_query_is_the_last_user_message() -> None:
+    messages = [
+        Message("system", "Be kind."),
+        Message("user", "first question"),
+        Message("assistant", "an answer"),
+        Message("user", "second question"),
+        Message("assistant", "another"),
+    ]
+    assert last_user_text(messages) == "second question"
+    assert last_user_text([Message("system", "only system")]) == "only system"
+    assert last_user_text([]) == ""
