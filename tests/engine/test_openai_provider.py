@@ -3,6 +3,7 @@ tool calls, streaming. Failures, retries and cancellation: test_openai_provider_
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import orjson
@@ -251,15 +252,30 @@ async def test_complete_without_usage_is_estimated(
     assert result.usage.prompt_tokens > 0
 
 
-async def test_keep_alive_reuses_one_connection(
-    upstream: UpstreamHandle, provider: OpenAIProvider
-) -> None:
+async def test_keep_alive_reuses_one_connection(upstream: UpstreamHandle) -> None:
+    provider = OpenAIProvider(Settings())
     spec = openai_spec(upstream.base_url, "fixed")
+    upstream.reset()
     for _ in range(5):
         await provider.complete(spec, HELLO, GenerationParams())
         await collect(provider.stream(spec, HELLO, GenerationParams()))
-    pool = provider._clients[upstream.base_url]._transport._pool  # type: ignore[attr-defined]
-    assert len(pool.connections) == 1
+    await provider.aclose()
+    assert upstream.stats()["connections"] == 1
+
+
+async def test_concurrency_is_bounded_by_max_connections(upstream: UpstreamHandle) -> None:
+    provider = OpenAIProvider(Settings(upstream_max_connections=10))
+    spec = openai_spec(upstream.base_url, "slow-100+tokens-2")
+    upstream.reset()
+    calls = [provider.complete(spec, HELLO, GenerationParams()) for _ in range(30)]
+    calls += [collect(provider.stream(spec, HELLO, GenerationParams())) for _ in range(10)]
+    results = await asyncio.gather(*calls)
+    await provider.aclose()
+    assert len(results) == 40
+    stats = upstream.stats()
+    assert stats["max_in_flight"] <= 10
+    assert stats["connections"] <= 10
+    assert stats["in_flight"] == 0
 
 
 async def test_count_tokens_is_local_and_sane(provider: OpenAIProvider) -> None:
@@ -275,7 +291,7 @@ async def test_aclose_then_reuse(upstream: UpstreamHandle) -> None:
     spec = openai_spec(upstream.base_url, "fixed")
     await provider.complete(spec, HELLO, GenerationParams())
     await provider.aclose()
-    assert provider._clients == {}
+    assert provider._pools == {}
     await provider.complete(spec, HELLO, GenerationParams())  # a fresh client, not a closed one
     await provider.aclose()
 

@@ -10,8 +10,9 @@ bottleneck of a gateway benchmark. Endpoints:
   required keys (placeholders by type; `{}` when none are required).
 - `GET /v1/models`: the script words below, as OpenAI model objects.
 - `GET /_stats`: `{"requests": {model: n}, "cancelled": {model: n}, "completed": {model: n},
-  "total_requests", "total_cancelled", "in_flight"}`. A request counts as cancelled when the
-  client went away while the server was waiting (`slow-`, `drip-`, `hang`).
+  "total_requests", "total_cancelled", "in_flight", "max_in_flight", "connections"}`
+  (`connections`: distinct client connections that sent a chat request). A request counts as
+  cancelled when the client went away while the server was waiting (`slow-`, `drip-`, `hang`).
 - `GET /_last?model=M`: the last request body (and `authorization` header) received for model M.
 - `POST /_reset`: clears counters, flaky counters and recorded requests.
 
@@ -116,6 +117,8 @@ class ScriptedUpstream:
         self.cancelled: Counter[str] = Counter()
         self.completed: Counter[str] = Counter()
         self.in_flight = 0
+        self.max_in_flight = 0
+        self._peers: set[tuple[str, int]] = set()
         self._flaky: Counter[str] = Counter()
         self._last: dict[str, dict[str, Any]] = {}
         uvicorn_log = logging.getLogger("uvicorn.error")
@@ -161,6 +164,8 @@ class ScriptedUpstream:
             "total_requests": sum(self.requests.values()),
             "total_cancelled": sum(self.cancelled.values()),
             "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "connections": len(self._peers),
         }
 
     def reset(self) -> None:
@@ -169,6 +174,8 @@ class ScriptedUpstream:
         self.completed.clear()
         self._flaky.clear()
         self._last.clear()
+        self._peers.clear()
+        self.max_in_flight = self.in_flight
 
     def _models(self) -> bytes:
         words = sorted(FLAGS | {f"{name}-<n>" for name in VALUED})
@@ -199,6 +206,9 @@ class ScriptedUpstream:
         if script.slow or script.has("hang") or (stream and script.drip):
             watcher = asyncio.ensure_future(_until_disconnect(receive))
         self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        if scope.get("client"):
+            self._peers.add(tuple(scope["client"]))
         try:
             if await self._pause(watcher, HANG_LIMIT if script.has("hang") else script.slow):
                 self.cancelled[model] += 1

@@ -20,13 +20,16 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from collections.abc import AsyncIterator, Sequence
+import ssl
+from collections.abc import AsyncIterator, Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 import httpx
 import orjson
 
 from emmaus.engine.providers import openai_wire as wire
+from emmaus.engine.providers.http_pool import SHARD_SIZE, ShardedPool
 from emmaus.engine.providers.openai_stream import StreamReader
 from emmaus.engine.providers.sse import SSEDecoder
 from emmaus.engine.providers.token_estimate import estimate_tokens
@@ -60,27 +63,31 @@ _MISCONFIGURED = frozenset({401, 403, 404})
 
 
 class OpenAIProvider:
-    def __init__(self, settings: Settings, *, max_retry_wait: float = 5.0) -> None:
+    def __init__(
+        self, settings: Settings, *, max_retry_wait: float = 5.0, shard_size: int = SHARD_SIZE
+    ) -> None:
         self._settings = settings
         self._max_retry_wait = max_retry_wait
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._shard_size = shard_size
+        self._pools: dict[str, ShardedPool] = {}
+        self._ssl: ssl.SSLContext | None = None
         self._timeouts: dict[float | None, httpx.Timeout] = {}
 
     # --- plumbing ----------------------------------------------------------------------------
 
-    def _client(self, base_url: str) -> httpx.AsyncClient:
-        client = self._clients.get(base_url)
-        if client is None:
-            size = self._settings.upstream_max_connections
-            limits = httpx.Limits(
-                max_connections=size, max_keepalive_connections=size, keepalive_expiry=30
-            )
-            client = httpx.AsyncClient(
-                transport=httpx.AsyncHTTPTransport(limits=limits, retries=0),
+    def _pool(self, base_url: str) -> ShardedPool:
+        pool = self._pools.get(base_url)
+        if pool is None:
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context()  # once: building one costs milliseconds
+            pool = ShardedPool(
+                self._settings.upstream_max_connections,
+                ssl_context=self._ssl,
                 headers={"content-type": "application/json", "user-agent": "emmaus"},
+                shard_size=self._shard_size,
             )
-            self._clients[base_url] = client
-        return client
+            self._pools[base_url] = pool
+        return pool
 
     def _timeout(self, spec: ModelSpec) -> httpx.Timeout:
         timeout = self._timeouts.get(spec.timeout)
@@ -100,11 +107,12 @@ class OpenAIProvider:
 
     async def _send(
         self, spec: ModelSpec, payload: dict[str, object], stream: bool
-    ) -> httpx.Response:
-        """POST with retries; returns a 2xx response (for a stream: headers read, body open)."""
+    ) -> tuple[httpx.Response, Callable[[], None]]:
+        """POST with retries. Returns a 2xx response (for a stream: headers read, body open) and
+        the release to call once the response is closed."""
         if not spec.base_url:
             raise ProviderUnavailable(f"model {spec.id} has no base_url")
-        client = self._client(spec.base_url)
+        pool = self._pool(spec.base_url)
         url = f"{spec.base_url}/chat/completions"
         body = orjson.dumps(payload)
         headers = self._headers(spec)
@@ -112,31 +120,36 @@ class OpenAIProvider:
         retries = self._settings.upstream_retries
         attempt = 0
         while True:
-            request = client.build_request(
-                "POST", url, content=body, headers=headers, timeout=timeout
-            )
+            shard, client = pool.acquire()
+            keep = False
             try:
+                request = client.build_request(
+                    "POST", url, content=body, headers=headers, timeout=timeout
+                )
                 response = await client.send(request, stream=stream)
+                if response.status_code < 300:
+                    keep = stream
+                    return response, partial(pool.release, shard) if stream else _noop
+                error: ProviderError | None = await self._failure(spec, response)
+                assert error is not None
+                if error.retry_after is not None and error.retry_after > self._max_retry_wait:
+                    raise error
+                if attempt >= retries or not _retryable(response.status_code):
+                    raise error
             except httpx.ConnectTimeout as exc:
                 if attempt >= retries:
-                    raise ProviderTimeout(
-                        f"{spec.id}: cannot connect to the upstream in time"
-                    ) from exc
-                error: ProviderError | None = None
+                    message = f"{spec.id}: cannot connect to the upstream in time"
+                    raise ProviderTimeout(message) from exc
+                error = None
             except httpx.TimeoutException as exc:
                 raise ProviderTimeout(f"{spec.id}: the upstream did not answer in time") from exc
             except _CONNECTION_ERRORS as exc:
                 if attempt >= retries:
                     raise ProviderUnavailable(f"{spec.id}: upstream unreachable: {exc!r}") from exc
                 error = None
-            else:
-                if response.status_code < 300:
-                    return response
-                error = await self._failure(spec, response)
-                if error.retry_after is not None and error.retry_after > self._max_retry_wait:
-                    raise error
-                if attempt >= retries or not _retryable(response.status_code):
-                    raise error
+            finally:
+                if not keep:
+                    pool.release(shard)
             await asyncio.sleep(self._delay(attempt, error.retry_after if error else None))
             attempt += 1
 
@@ -162,7 +175,7 @@ class OpenAIProvider:
         self, model: ModelSpec, messages: Sequence[Message], params: GenerationParams
     ) -> Completion:
         payload = wire.build_request(model, messages, params, stream=False)
-        response = await self._send(model, payload, stream=False)
+        response, _ = await self._send(model, payload, stream=False)
         try:
             return wire.parse_completion(response.content, messages)
         except wire.UnreadableResponse as exc:
@@ -173,15 +186,19 @@ class OpenAIProvider:
     ) -> AsyncIterator[StreamDelta]:
         payload = wire.build_request(model, messages, params, stream=True)
         try:
-            response = await self._send(model, payload, stream=True)
+            response, release = await self._send(model, payload, stream=True)
         except ProviderRejected as exc:
             if "stream_options" not in exc.message:
                 raise
             del payload["stream_options"]  # an older server: usage will be estimated
-            response = await self._send(model, payload, stream=True)
+            response, release = await self._send(model, payload, stream=True)
         if response.headers.get("content-type", "").startswith("application/json"):
             # A server that does not stream answered the whole completion at once.
-            for delta in await self._unstreamed(model, messages, response):
+            try:
+                deltas = await self._unstreamed(model, messages, response)
+            finally:
+                release()
+            for delta in deltas:
                 yield delta
             return
         decoder = SSEDecoder()
@@ -202,6 +219,7 @@ class OpenAIProvider:
             raise ProviderStreamBroken(f"{model.id}: the upstream stream broke: {exc!r}") from exc
         finally:
             await response.aclose()
+            release()
         yield reader.final(messages)
 
     async def _unstreamed(
@@ -235,9 +253,13 @@ class OpenAIProvider:
         return estimate_tokens(text)
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
+
+
+def _noop() -> None:
+    return None
 
 
 def _retryable(status: int) -> bool:
