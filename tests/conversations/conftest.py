@@ -4,35 +4,16 @@ costs a second); tests stay apart by using fresh client ids (`alice`, `bob`)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
-from emmaus.store import Database, normalise_url, upgrade_database
-from tests.support.databases import _pg_admin, run_blocking
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def module_database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    if request.param == "sqlite":
-        folder: Path = tmp_path_factory.mktemp("conversations")
-        yield f"sqlite+aiosqlite:///{folder / 'emmaus.db'}"
-        return
-    server: str = request.getfixturevalue("postgres_server")
-    name = f"emmaus_test_{uuid.uuid4().hex[:16]}"
-    run_blocking(_pg_admin(f'CREATE DATABASE "{name}"'))
-    base, _, _ = normalise_url(server).rpartition("/")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        run_blocking(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+from emmaus.store import Database, upgrade_database
+from tests.support.module_databases import module_database_url  # noqa: F401
 
 
 @pytest.fixture(scope="module")
-async def db(module_database_url: str) -> AsyncIterator[Database]:
+async def db(module_database_url: str) -> AsyncIterator[Database]:  # noqa: F811
     database = Database(module_database_url)
     await upgrade_database(database)
     try:

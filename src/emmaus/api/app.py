@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from emmaus import __version__
-from emmaus.api import serving_completions, serving_models
+from emmaus.api import serving_chat, serving_completions, serving_models
 from emmaus.api.body_limit import BodySizeLimit
 from emmaus.api.errors import install_error_handlers
 from emmaus.auth import AuthRuntime, install_auth, require_api_access, usage_hook
@@ -16,6 +16,7 @@ from emmaus.catalog import Catalog, load_catalog
 from emmaus.config import Settings, get_settings
 from emmaus.engine.providers import build_providers
 from emmaus.engine.router import Router
+from emmaus.services.chat_setup import start_chat_service, stop_chat_service
 from emmaus.services.completions import CompletionService
 from emmaus.store import Database, upgrade_database
 
@@ -44,9 +45,21 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
             for spec in catalog:
                 if spec.provider == "local":
                     await local.warm_up(spec)  # type: ignore[attr-defined]
+        # Stateful chats (issue 4): the v1 API on the engine and the database. A test or host
+        # may preset app.state.chat_settings; sources come from the retriever when there is one.
+        app.state.chat = await start_chat_service(
+            settings=settings,
+            db=db,
+            completions=app.state.completions,
+            providers=providers,
+            catalog=catalog,
+            sources=getattr(app.state, "retriever", None),
+            chat_settings=getattr(app.state, "chat_settings", None),
+        )
         try:
             yield
         finally:
+            await stop_chat_service(app.state.chat)  # lets running turns store their replies
             for provider in providers.values():
                 await provider.aclose()
             await auth.aclose()
@@ -72,6 +85,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.include_router(
         serving_completions.router, prefix="/ai/v2", tags=["completions"], dependencies=api_access
     )
+    app.include_router(serving_chat.router, prefix="/ai/v1", tags=["chat"], dependencies=api_access)
 
     @app.get("/health", tags=["health"], summary="Liveness")
     async def health() -> dict[str, str]:

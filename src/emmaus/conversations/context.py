@@ -122,7 +122,7 @@ class ContextBuilder:
             # The walk reached the root first: that summary belongs to no message on this path.
             used -= reserved.token_count + PER_MESSAGE_TOKENS
             summary = None
-        messages = [Message(role="system", content=p.content) for p in system]
+        messages = [Message(role="system", content=p.content) for p in system if p.content]
         if summary is not None:
             messages.append(summary_message(summary))
         messages += [to_engine(m) for m in kept]
@@ -133,7 +133,8 @@ class ContextBuilder:
             summary=summary,
             truncated=truncated,
             unsummarised_tokens=sum(m.token_count + PER_MESSAGE_TOKENS for m in kept),
-            oldest_kept=kept[0] if kept else None,
+            turns=kept,
+            budget=budget,
         )
 
 

@@ -409,18 +409,25 @@ class ConversationManager(BranchOps):
         content: str,
         token_count: int,
         model: str | None = None,
+        *,
+        extends: Summary | None = None,
     ) -> Summary:
-        """Store a summary replacing `covered` (oldest first) in future contexts."""
+        """Store a summary replacing `covered` (oldest first) in future contexts. A summary that
+        `extends` an older one (its text was condensed in too) also names the older range."""
         if not covered:
             raise InvalidChatOperation("a summary must cover at least one message")
+        first_seq, first_id, count = covered[0].seq, covered[0].id, len(covered)
+        if extends is not None:
+            first_seq, first_id = extends.from_seq, extends.first_message_id
+            count += extends.message_count
         row = SummaryRow(
             id=new_id(SUMMARY),
             chat_id=chat_id,
-            from_seq=covered[0].seq,
+            from_seq=first_seq,
             to_seq=covered[-1].seq,
-            first_message_id=covered[0].id,
+            first_message_id=first_id,
             last_message_id=covered[-1].id,
-            message_count=len(covered),
+            message_count=count,
             content=content,
             token_count=token_count,
             model=model,

@@ -160,5 +160,5 @@ class ContextWindow:
     summary: Summary | None = None
     truncated: bool = False  # older turns were left out and no summary covers them
     unsummarised_tokens: int = 0  # tokens on the branch since the last summary (as far as seen)
-    oldest_kept: StoredMessage | None = None
-    notes: list[str] = field(default_factory=list)
+    turns: list[StoredMessage] = field(default_factory=list)  # the stored messages kept
+    budget: int = 0
