@@ -58,3 +58,21 @@ def test_empty_query_words_and_empty_shards() -> None:
     shard = Shard(6, 1, [1], ["the and of"], np.stack([unit(1)]))  # stopwords only
     index.put(shard)
     assert [h.chunk_id for h in index.search(unit(1), "the", [6], 3)] == [1]
+
+
+def test_large_shards_use_an_inverted_file_with_high_recall() -> None:
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(40, 384)).astype(np.float32)
+    vectors = centres[np.arange(4000) % 40] + rng.normal(0, 0.05, (4000, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    exact = Shard(1, 1, list(range(4000)), ["text"] * 4000, vectors)
+    approx = Shard(1, 1, list(range(4000)), ["text"] * 4000, vectors, ivf_threshold=1000)
+    assert exact.dense.exact and not approx.dense.exact
+    overlap = []
+    for query in vectors[rng.integers(0, 4000, 20)]:
+        want, _ = exact.dense.top(query, 20)
+        got, sims = approx.dense.top(query, 20)
+        assert np.all(np.diff(sims) <= 1e-6)  # best first
+        overlap.append(len(set(want.tolist()) & set(got.tolist())) / 20)
+    assert np.mean(overlap) > 0.9
+    np.testing.assert_allclose(approx.dense.similarity(vectors[0], np.array([0])), [1.0], atol=1e-5)

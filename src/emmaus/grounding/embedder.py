@@ -64,6 +64,9 @@ class Embedder:
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
+                # Idle ORT threads must not spin: on a small machine they would starve the
+                # numpy/BLAS threads of the index search that runs right after an embedding.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 tokenizer = Tokenizer.from_file(str(vocab))
                 tokenizer.enable_truncation(MAX_TOKENS)
                 tokenizer.enable_padding()  # to the longest in the batch

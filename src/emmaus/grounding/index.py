@@ -1,10 +1,11 @@
-"""The embedded hybrid index: per publisher, a float32 matrix of chunk embeddings and a BM25
-index, fused by reciprocal rank, with a relevance floor on the dense similarity.
+"""The embedded hybrid index: per publisher, a dense vector index (faiss) and a BM25 index,
+fused by reciprocal rank, with a relevance floor on the dense similarity.
 
 Why a floor on cosine similarity rather than on the fused score: reciprocal-rank scores are
 relative (the best of a bad lot still ranks first), while cosine similarity of MiniLM embeddings
 is an absolute measure of topical closeness; a chunk below the floor is not offered as a source
-however well it ranks, so an unrelated question gets no sources at all.
+however well it ranks, so an unrelated question gets no sources at all. Keyword-only candidates
+get their similarity computed exactly, so the floor applies to them too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emmaus.grounding.dense import IVF_THRESHOLD, DenseIndex
 from emmaus.grounding.keywords import KeywordIndex
 
 RRF_K = 60  # the usual constant of reciprocal rank fusion (Cormack et al.)
@@ -39,30 +41,39 @@ class Shard:
         chunk_ids: Sequence[int],
         texts: Sequence[str],
         matrix: np.ndarray,
+        ivf_threshold: int = IVF_THRESHOLD,
     ) -> None:
         if matrix.shape[0] != len(chunk_ids) or len(texts) != len(chunk_ids):
             raise ValueError("chunk ids, texts and embeddings differ in length")
         self.publisher_id = publisher_id
         self.revision = revision
         self.chunk_ids = np.asarray(chunk_ids, dtype=np.int64)
-        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        self.dense = DenseIndex(matrix, ivf_threshold)
         self.keywords = KeywordIndex(texts)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
 
+    @property
+    def matrix(self) -> np.ndarray:
+        return self.dense.matrix
 
-def _ranks(scores: np.ndarray, depth: int, positive_only: bool) -> dict[int, int]:
-    """Row -> 1-based rank for the `depth` best rows."""
-    n = len(scores)
-    if n == 0:
-        return {}
-    depth = min(depth, n)
-    top = np.argpartition(-scores, depth - 1)[:depth] if depth < n else np.arange(n)
-    top = top[np.argsort(-scores[top], kind="stable")]
-    if positive_only:
-        top = top[scores[top] > 0]
-    return {int(row): rank for rank, row in enumerate(top, start=1)}
+
+def _top_keywords(scores: np.ndarray, depth: int) -> np.ndarray:
+    """Rows of the `depth` best positive BM25 scores, best first."""
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > depth:
+        rows = rows[np.argpartition(-scores[rows], depth - 1)[:depth]]
+    return rows[np.argsort(-scores[rows], kind="stable")]
+
+
+@dataclass(slots=True)
+class _Candidate:
+    shard: Shard
+    row: int
+    score: float = 0.0
+    similarity: float | None = None
+    keyword: float = 0.0
 
 
 class HybridIndex:
@@ -96,34 +107,40 @@ class HybridIndex:
         if not shards or limit < 1:
             return []
         floor = self.floor if floor is None else floor
-        if len(shards) == 1:
-            (shard,) = shards
-            dense = shard.matrix @ query_vector
-            sparse = shard.keywords.scores(query_text)
-            ids, owners = shard.chunk_ids, None
-        else:
-            dense = np.concatenate([s.matrix @ query_vector for s in shards])
-            sparse = np.concatenate([s.keywords.scores(query_text) for s in shards])
-            ids = np.concatenate([s.chunk_ids for s in shards])
-            owners = np.concatenate([np.full(len(s), s.publisher_id) for s in shards])
         depth = max(self.depth, limit * 4)
-        dense_ranks = _ranks(dense, depth, positive_only=False)
-        sparse_ranks = _ranks(sparse, depth, positive_only=True)
-        fused: dict[int, float] = {}
-        for ranks in (dense_ranks, sparse_ranks):
-            for row, rank in ranks.items():
-                fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
-        # Keyword-only candidates need their similarity too, for the floor.
+        dense: list[tuple[float, Shard, int]] = []
+        sparse: list[tuple[float, Shard, int]] = []
+        for shard in shards:
+            rows, sims = shard.dense.top(query_vector, depth)
+            dense.extend(zip(sims.tolist(), [shard] * len(rows), rows.tolist(), strict=True))
+            scores = shard.keywords.scores(query_text)
+            top = _top_keywords(scores, depth)
+            sparse.extend(zip(scores[top].tolist(), [shard] * len(top), top.tolist(), strict=True))
+        if len(shards) > 1:  # merge the per-shard rankings
+            dense = sorted(dense, key=lambda t: -t[0])[:depth]
+            sparse = sorted(sparse, key=lambda t: -t[0])[:depth]
+        candidates: dict[tuple[int, int], _Candidate] = {}
+        for rank, (sim, shard, row) in enumerate(dense, start=1):
+            c = candidates.setdefault((shard.publisher_id, row), _Candidate(shard, row))
+            c.score += 1.0 / (RRF_K + rank)
+            c.similarity = sim
+        for rank, (keyword, shard, row) in enumerate(sparse, start=1):
+            c = candidates.setdefault((shard.publisher_id, row), _Candidate(shard, row))
+            c.score += 1.0 / (RRF_K + rank)
+            c.keyword = keyword
+        for c in candidates.values():
+            if c.similarity is None:  # found by keywords only: its similarity, exactly
+                c.similarity = float(c.shard.dense.similarity(query_vector, np.array([c.row]))[0])
         hits = [
             Hit(
-                int(ids[row]),
-                shards[0].publisher_id if owners is None else int(owners[row]),
-                score,
-                float(dense[row]),
-                float(sparse[row]),
+                int(c.shard.chunk_ids[c.row]),
+                c.shard.publisher_id,
+                c.score,
+                float(c.similarity),
+                c.keyword,
             )
-            for row, score in fused.items()
-            if dense[row] >= floor
+            for c in candidates.values()
+            if c.similarity is not None and c.similarity >= floor
         ]
         hits.sort(key=lambda h: (-h.score, -h.similarity))
         return hits[:limit]
