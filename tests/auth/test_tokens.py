@@ -71,6 +71,16 @@ def test_expired_token() -> None:
     assert caught.value.code == "token_expired"
 
 
+def test_a_verified_token_still_expires() -> None:
+    service = TokenService(KEY, ttl=1, leeway=0)
+    token = service.issue("emc_abc", ["api/access"]).access_token
+    assert service.verify(token).client_id == "emc_abc"
+    assert service.verify(token).client_id == "emc_abc"  # from the verified-token cache
+    time.sleep(2.05)
+    with pytest.raises(TokenExpired):
+        service.verify(token)
+
+
 def test_leeway_tolerates_small_clock_skew() -> None:
     service = TokenService(KEY, leeway=5)
     token = jwt.encode(_claims(service, iat=int(time.time()) + 3), KEY)  # another instance ahead
