@@ -7,11 +7,12 @@ path, the latency Emmaus adds, and the throughput ratio. Run: `make bench` or
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-import httpx
+import aiohttp
+import orjson
+import uvloop
 from rich.console import Console
 from rich.table import Table
 
@@ -34,11 +35,15 @@ QUESTION = [{"role": "user", "content": "What does the word grace mean?"}]
 
 def non_streaming(
     url: str, body: dict, headers: dict[str, str]
-) -> Callable[[httpx.AsyncClient], Awaitable[float]]:
-    async def call(client: httpx.AsyncClient) -> float:
+) -> Callable[[aiohttp.ClientSession], Awaitable[float]]:
+    payload = orjson.dumps(body)
+    headers = {**headers, "Content-Type": "application/json"}
+
+    async def call(client: aiohttp.ClientSession) -> float:
         started = time.perf_counter()
-        response = await client.post(url, json=body, headers=headers)
-        response.raise_for_status()
+        async with client.post(url, data=payload, headers=headers) as response:
+            response.raise_for_status()
+            await response.read()
         return (time.perf_counter() - started) * 1000
 
     return call
@@ -46,16 +51,19 @@ def non_streaming(
 
 def streaming_ttft(
     url: str, body: dict, headers: dict[str, str]
-) -> Callable[[httpx.AsyncClient], Awaitable[float]]:
+) -> Callable[[aiohttp.ClientSession], Awaitable[float]]:
     """Latency to the first content token; the stream is still read to the end."""
 
-    async def call(client: httpx.AsyncClient) -> float:
+    payload = orjson.dumps({**body, "stream": True})
+    headers = {**headers, "Content-Type": "application/json"}
+
+    async def call(client: aiohttp.ClientSession) -> float:
         started = time.perf_counter()
         first = None
-        async with client.stream("POST", url, json={**body, "stream": True}, headers=headers) as r:
-            r.raise_for_status()
-            async for line in r.aiter_lines():
-                if first is None and '"content":"' in line and '"content":""' not in line:
+        async with client.post(url, data=payload, headers=headers) as response:
+            response.raise_for_status()
+            async for line in response.content:
+                if first is None and b'"content":"' in line and b'"content":""' not in line:
                     first = time.perf_counter()
         return ((first or time.perf_counter()) - started) * 1000
 
@@ -122,14 +130,14 @@ def report(results: list[tuple[str, int, Run, Run]]) -> None:
             f"{gateway.rps / direct.rps:.2f}",
             str(direct.errors + gateway.errors),
         )
-    Console().print(table)
+    Console(width=220).print(table)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=500, help="requests at concurrency 1")
     args = parser.parse_args()
-    report(asyncio.run(measure(args.requests)))
+    report(uvloop.run(measure(args.requests)))
 
 
 if __name__ == "__main__":
