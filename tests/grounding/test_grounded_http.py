@@ -257,3 +257,38 @@ def test_library_api_upload_list_delete(alice: httpx.Client) -> None:
         data={"publisher": "Repairs", "url": "file:///etc/passwd"},
     )
     assert link.status_code == 422
+
+
+def test_v1_message_sources_follow_publishers_and_come_back_in_history(
+    alice: httpx.Client,
+) -> None:
+    body = {
+        "query": "How often should tomatoes be watered?",
+        "publishers": ["Home"],
+        "sources_limit": 2,
+        "enable_suggestions": 0,
+    }
+    response = alice.post("/ai/v1/message", json=body)
+    assert response.status_code == 200, response.text
+    reply = response.json()
+    assert reply["sources_limit"] == 2
+    assert 1 <= len(reply["sources"]) <= 2
+    first = reply["sources"][0]
+    assert set(first) == {"item_id", "item_title", "publisher", "url", "snippet", "score"}
+    assert first["item_title"] == "garden" and first["publisher"] == "Home"
+    assert first["url"] == "https://example.org/garden.txt"
+    assert "six hours of sun" in first["snippet"]
+    assert 0.3 <= first["score"] <= 1
+
+    history = alice.get("/ai/v1/chat", params={"chat_id": reply["chat_id"]}).json()
+    stored = [m for m in history["messages"] if m["role"] == "kallm"]
+    assert stored[-1]["sources"] == reply["sources"]
+
+    off = alice.post("/ai/v1/message", json={**body, "enable_sources": 0}).json()
+    assert off["sources"] == []
+    unrelated = alice.post(
+        "/ai/v1/message", json={**body, "query": "steel industry revenue figures"}
+    ).json()
+    assert unrelated["sources"] == []
+    elsewhere = alice.post("/ai/v1/message", json={**body, "publishers": ["Nobody"]}).json()
+    assert elsewhere["sources"] == []

@@ -8,7 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from emmaus import __version__
-from emmaus.api import serving_chat, serving_completions, serving_models
+from emmaus.api import (
+    serving_chat,
+    serving_completions,
+    serving_grounded,
+    serving_library,
+    serving_models,
+)
 from emmaus.api.body_limit import BodySizeLimit
 from emmaus.api.errors import install_error_handlers
 from emmaus.auth import AuthRuntime, install_auth, require_api_access, usage_hook
@@ -16,6 +22,7 @@ from emmaus.catalog import Catalog, load_catalog
 from emmaus.config import Settings, get_settings
 from emmaus.engine.providers import build_providers
 from emmaus.engine.router import Router
+from emmaus.grounding import Library, Retriever
 from emmaus.services.chat_setup import start_chat_service, stop_chat_service
 from emmaus.services.completions import CompletionService
 from emmaus.store import Database, upgrade_database
@@ -33,6 +40,9 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         if settings.auto_migrate:
             await upgrade_database(db)
         app.state.db = db
+        # Grounding (issue 5): the content library and its index, loaded lazily per publisher;
+        # serves grounded v2 answers and v1 `sources`. A test may preset app.state.embedder.
+        app.state.retriever = Retriever(Library(db, getattr(app.state, "embedder", None)))
         auth = AuthRuntime(settings, db)
         await auth.start()
         app.state.auth = auth
@@ -84,6 +94,12 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     )
     app.include_router(
         serving_completions.router, prefix="/ai/v2", tags=["completions"], dependencies=api_access
+    )
+    app.include_router(
+        serving_grounded.router, prefix="/ai/v2", tags=["grounded"], dependencies=api_access
+    )
+    app.include_router(
+        serving_library.router, prefix="/ai/v2/library", tags=["library"], dependencies=api_access
     )
     app.include_router(serving_chat.router, prefix="/ai/v1", tags=["chat"], dependencies=api_access)
 
