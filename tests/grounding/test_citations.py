@@ -60,3 +60,13 @@ def test_query_is_the_last_user_message() -> None:
     assert last_user_text(messages) == "second question"
     assert last_user_text([Message("system", "only system")]) == "only system"
     assert last_user_text([]) == ""
+
+
+def test_stream_filter_drops_invented_markers_split_across_pieces() -> None:
+    from emmaus.grounding.citations import MarkerFilter
+
+    pieces = ["Water [", "1] twice [", "9", "] a week [2", "] and [x] or [", "3"]
+    markers = MarkerFilter(2)
+    text = "".join(markers.feed(p) for p in pieces) + markers.flush()
+    assert text == "Water [1] twice  a week [2] and [x] or [3"
+    assert MarkerFilter(3).feed("no markers at all") == "no markers at all"

@@ -186,7 +186,7 @@ def test_other_clients_content_is_invisible(alice: httpx.Client, bob: httpx.Clie
 
 def test_streaming_sends_citations_first(alice: httpx.Client) -> None:
     payload = ask(
-        "How do I feed a sourdough starter?",
+        "How do I feed a sourdough starter? [1] [7]",
         rag_publisher="Home",
         include_citations=True,
         stream=True,
@@ -202,7 +202,7 @@ def test_streaming_sends_citations_first(alice: httpx.Client) -> None:
     assert first["citations"][0]["item_title"] == "Baking sourdough bread"
     chunks = [orjson.loads(e) for e in events[1:-1]]
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
-    assert text == "How do I feed a sourdough starter?"
+    assert text == "How do I feed a sourdough starter? [1] "  # [7] names no source
     assert not any("citations" in c for c in chunks)
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
 

@@ -25,9 +25,11 @@ from emmaus.api.serving_completions import (
     until_disconnect,
 )
 from emmaus.auth import AuthContext, require_api_access
+from emmaus.engine.types import StreamDelta
 from emmaus.errors import EmmausError, InvalidRequest
 from emmaus.grounding.citations import (
     Citation,
+    MarkerFilter,
     context_message,
     group_sources,
     last_user_text,
@@ -105,7 +107,9 @@ async def grounded_completions(
             _grounding_fields(citations, body.include_citations, answered=False)
         )
         return StreamingResponse(
-            _with_first(first, sse_events(writer, deltas, served, request)),
+            _with_first(
+                first, sse_events(writer, _validated(deltas, len(citations)), served, request)
+            ),
             media_type="text/event-stream",
             headers=_SSE_HEADERS,
         )
@@ -129,5 +133,21 @@ async def _with_first(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator
             yield event
     finally:
         aclose = getattr(rest, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def _validated(deltas: AsyncIterator[StreamDelta], count: int) -> AsyncIterator[StreamDelta]:
+    """Drop citation markers that name no retrieved source from the streamed text."""
+    markers = MarkerFilter(count)
+    try:
+        async for delta in deltas:
+            if delta.content:
+                delta = replace(delta, content=markers.feed(delta.content))
+            if delta.finish_reason is not None and (rest := markers.flush()):
+                delta = replace(delta, content=(delta.content or "") + rest)
+            yield delta
+    finally:
+        aclose = getattr(deltas, "aclose", None)
         if aclose is not None:
             await aclose()

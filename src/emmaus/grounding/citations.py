@@ -112,3 +112,42 @@ def last_user_text(messages: Sequence[Message]) -> str:
             if message.content and (role is None or message.role == role):
                 return message.content
     return ""
+
+
+_PARTIAL = re.compile(r"\[\d{0,3}")
+
+
+class MarkerFilter:
+    """`validate_answer` for a stream: drops invented markers from text arriving in pieces,
+    holding back a piece's tail that may be the start of a marker (`[`, `[1`) until it closes."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.pending = ""
+
+    def feed(self, text: str) -> str:
+        text, self.pending = self.pending + text, ""
+        out: list[str] = []
+        start = 0
+        while True:
+            bracket = text.find("[", start)
+            if bracket < 0:
+                out.append(text[start:])
+                break
+            out.append(text[start:bracket])
+            marker = MARKER.match(text, bracket)
+            if marker is not None:
+                if 1 <= int(marker.group(1)) <= self.count:
+                    out.append(marker.group(0))
+                start = marker.end()
+            elif _PARTIAL.fullmatch(text, bracket):
+                self.pending = text[bracket:]
+                break
+            else:
+                out.append("[")
+                start = bracket + 1
+        return "".join(out)
+
+    def flush(self) -> str:
+        rest, self.pending = self.pending, ""
+        return rest
