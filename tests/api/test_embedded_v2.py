@@ -96,3 +96,35 @@ def test_embedded_json_schema_output_parses(http: httpx.Client) -> None:
     )
     assert response.status_code == 200, response.text
     assert isinstance(json.loads(response.json()["choices"][0]["message"]["content"])["book"], str)
+
+
+def test_full_queue_is_a_503_with_retry_after(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One request runs, one waits; the rest are told to come back later."""
+    import asyncio
+
+    from emmaus.api.app import create_app
+    from emmaus.config import Settings
+    from tests.support.auth import bearer_headers
+    from tests.support.live_server import live_server
+
+    settings = Settings(data_dir=tmp_path, local_queue_size=1)
+    payload = {
+        "messages": [{"role": "user", "content": "Tell me a story."}],
+        "model": MODEL,
+        "max_tokens": 24,
+    }
+    with live_server(create_app(settings)) as base:
+        headers = bearer_headers(base, settings)
+
+        async def burst() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
+                return await asyncio.gather(*(client.post(URL, json=payload) for _ in range(6)))
+
+        responses = asyncio.run(burst())
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(200) >= 2, statuses
+    refused = [r for r in responses if r.status_code == 503]
+    assert refused, statuses
+    for response in refused:
+        assert int(response.headers["Retry-After"]) >= 1
+        assert response.json()["error"]["name"] == "PROVIDER_OVERLOADED"

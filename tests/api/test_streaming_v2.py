@@ -204,3 +204,42 @@ def test_client_disconnect_cancels_non_streaming_upstream(
         httpx.post(f"{base_url}{URL}", json=payload, headers=auth_headers, timeout=0.5)
     assert asyncio.run(upstream.wait_cancelled("slow-5000+tag-cancel2", within=1.0))
     assert time.monotonic() - started < 3
+
+
+def test_openai_sdk_tool_calls_streamed_and_not(
+    base_url: str, auth_headers: dict[str, str]
+) -> None:
+    client = openai.OpenAI(
+        base_url=f"{base_url}/ai/v2",
+        api_key=auth_headers["Authorization"].removeprefix("Bearer "),
+    )
+    tools: Any = [
+        {
+            "type": "function",
+            "function": {
+                "name": "create_growth_plan",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"goal_title": {"type": "string"}},
+                    "required": ["goal_title"],
+                },
+            },
+        }
+    ]
+    messages: Any = [{"role": "user", "content": "I want to grow in my faith."}]
+    reply = client.chat.completions.create(
+        model="echo-openai", messages=messages, tools=tools, tool_choice="required"
+    )
+    call = reply.choices[0].message.tool_calls[0]  # type: ignore[index]
+    assert call.function.name == "create_growth_plan"  # type: ignore[union-attr]
+    assert "goal_title" in json.loads(call.function.arguments)  # type: ignore[union-attr]
+
+    arguments, name = "", None
+    for chunk in client.chat.completions.create(
+        model="echo-openai", messages=messages, tools=tools, tool_choice="required", stream=True
+    ):
+        for fragment in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            name = name or (fragment.function.name if fragment.function else None)
+            arguments += (fragment.function.arguments or "") if fragment.function else ""
+    assert name == "create_growth_plan"
+    assert "goal_title" in json.loads(arguments)
