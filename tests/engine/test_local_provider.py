@@ -55,6 +55,9 @@ CLOCK = ToolSpec(
     },
 )
 QUESTION = [Message("user", "What is the capital of France?")]
+# One thread: llama.cpp threads spin at barriers, so on a busy 2-core machine two of them can be
+# 10-40x slower than one (measured while other processes ran); one thread stays predictable.
+THREADS = 1
 WEATHER_QUESTION = [Message("user", "What's the weather like in Paris today?")]
 STORY = [Message("user", "Write a very long story about a dragon.")]  # runs to any max_tokens
 
@@ -81,7 +84,7 @@ def spec() -> ModelSpec:
 
 @pytest_asyncio.fixture(scope="module")
 async def provider(spec: ModelSpec) -> AsyncIterator[LocalProvider]:
-    local = LocalProvider(Settings(local_threads=2, local_queue_size=8))
+    local = LocalProvider(Settings(local_threads=THREADS, local_queue_size=8))
     await local.warm_up(spec)
     yield local
     await local.aclose()
@@ -158,7 +161,7 @@ async def test_same_seed_same_answer(provider: LocalProvider, spec: ModelSpec) -
 
 async def test_context_window_caps_max_tokens_and_rejects_long_prompts(spec: ModelSpec) -> None:
     tiny = dataclasses.replace(spec, context_window=256)
-    local = LocalProvider(Settings())
+    local = LocalProvider(Settings(local_threads=THREADS))
     try:
         messages = [Message("system", "You tell long stories. " * 30), *STORY]
         result = await local.complete(tiny, messages, _greedy(max_tokens=10_000))
@@ -291,7 +294,7 @@ async def test_unsupported_schema_is_a_clear_422(provider: LocalProvider, spec: 
 
 
 async def test_full_queue_raises_overloaded(spec: ModelSpec) -> None:
-    local = LocalProvider(Settings(local_queue_size=1))
+    local = LocalProvider(Settings(local_threads=THREADS, local_queue_size=1))
     try:
         running = local.stream(spec, STORY, _greedy(max_tokens=2000))
         await anext(running)  # the worker is busy with it now
@@ -406,7 +409,7 @@ async def test_count_tokens_uses_the_model_tokenizer(
 
 async def test_missing_gguf_is_unavailable_with_a_clear_message(spec: ModelSpec) -> None:
     missing = dataclasses.replace(spec, path="/nonexistent/model.gguf")
-    local = LocalProvider(Settings())
+    local = LocalProvider(Settings(local_threads=THREADS))
     with pytest.raises(ProviderUnavailable, match=r"/nonexistent/model\.gguf"):
         await local.complete(missing, QUESTION, _greedy(4))
     with pytest.raises(ProviderUnavailable):

@@ -199,12 +199,13 @@ class Generation:
             before = self._m.tokenize("".join(content), special=False)
             call_ctx = ctx + before + self._scaffold(TOOL_CALL_OPEN + "\n")
             return self._tool_calls(call_ctx, callable_tools)
-        if scanner.hit is not None or reason == "hook":  # a stop string, or the JSON is whole
+        if scanner.hit is not None:
             return "stop"
         release(scanner.feed(utf8.flush()) + scanner.flush())
         if blank:  # an answer of whitespace only is still the answer
             self._emit(StreamDelta(content="".join(blank)))
-        return "stop" if reason == "stop" else "length"
+        # "hook" here means the JSON answer is complete.
+        return "length" if reason == "length" and scanner.hit is None else "stop"
 
     def _format_grammar(self) -> LlamaGrammar | None:
         fmt = self._params.response_format
