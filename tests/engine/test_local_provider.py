@@ -412,6 +412,9 @@ async def test_missing_gguf_is_unavailable_with_a_clear_message(spec: ModelSpec)
     local = LocalProvider(Settings(local_threads=THREADS))
     with pytest.raises(ProviderUnavailable, match=r"/nonexistent/model\.gguf"):
         await local.complete(missing, QUESTION, _greedy(4))
+    stream = local.stream(missing, QUESTION, _greedy(4))  # failures come from the iterator
+    with pytest.raises(ProviderUnavailable):
+        await anext(stream)
     with pytest.raises(ProviderUnavailable):
         local.count_tokens(missing, "hello")
     await local.aclose()

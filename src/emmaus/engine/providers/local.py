@@ -49,9 +49,13 @@ class LocalProvider:
     def stream(
         self, model: ModelSpec, messages: Sequence[Message], params: GenerationParams
     ) -> AsyncIterator[StreamDelta]:
-        request = self._request(model, messages, params)
-        job = GenerationJob(request, streaming=True, loop=asyncio.get_running_loop())
-        return LocalStream(self._worker(model), job)
+        loop = asyncio.get_running_loop()
+
+        def start() -> tuple[ModelWorker, GenerationJob]:
+            request = self._request(model, messages, params)
+            return self._worker(model), GenerationJob(request, streaming=True, loop=loop)
+
+        return LocalStream(start)
 
     def count_tokens(self, model: ModelSpec, text: str) -> int:
         return self._tokenizer(model).count(text)

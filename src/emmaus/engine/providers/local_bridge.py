@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from emmaus.engine.providers.local_generate import Cancelled, Generation, Request
@@ -137,13 +138,14 @@ async def wait_for(worker: ModelWorker, job: GenerationJob | WarmUpJob) -> objec
 
 
 class LocalStream:
-    """The deltas of one streamed request. The request joins the queue on the first
-    `__anext__`; `aclose()`, cancelling the consuming task, or dropping the stream stops it."""
+    """The deltas of one streamed request. `start` builds the request and picks the worker on the
+    first `__anext__`, so every failure (bad input, missing model, full queue) is raised from the
+    iterator. `aclose()`, cancelling the consuming task, or dropping the stream stops it."""
 
-    def __init__(self, worker: ModelWorker, job: GenerationJob) -> None:
-        self._worker = worker
-        self._job = job
-        self._submitted = False
+    def __init__(self, start: Callable[[], tuple[ModelWorker, GenerationJob]]) -> None:
+        self._start = start
+        self._worker: ModelWorker | None = None
+        self._job: GenerationJob | None = None
         self._done = False
 
     def __aiter__(self) -> LocalStream:
@@ -152,13 +154,14 @@ class LocalStream:
     async def __anext__(self) -> StreamDelta:
         if self._done:
             raise StopAsyncIteration
-        if not self._submitted:
-            self._submitted = True
+        if self._job is None:
             try:
-                self._worker.submit(self._job)
+                worker, job = self._start()
+                worker.submit(job)
             except BaseException:
                 self._done = True
                 raise
+            self._worker, self._job = worker, job
         try:
             item = await self._job.channel.get()
         except BaseException:
@@ -179,7 +182,7 @@ class LocalStream:
     def _stop(self) -> None:
         if not self._done:
             self._done = True
-            if self._submitted:
+            if self._worker is not None and self._job is not None:
                 self._worker.withdraw(self._job)
 
     def __del__(self) -> None:
