@@ -25,7 +25,7 @@ family = "openai"
 tier = 1
 provider = "openai"
 base_url = "{base}"
-upstream_model = "echo+tag-v1fast"
+upstream_model = "{fast}+tag-v1fast"
 context_window = {window}
 max_output_tokens = 256
 capabilities = ["streaming"]
@@ -36,7 +36,7 @@ family = "openai"
 tier = 2
 provider = "openai"
 base_url = "{base}"
-upstream_model = "echo+tag-v1mid"
+upstream_model = "{mid}+tag-v1mid"
 context_window = {window}
 max_output_tokens = 256
 capabilities = ["streaming"]
@@ -47,7 +47,7 @@ family = "anthropic"
 tier = 3
 provider = "openai"
 base_url = "{base}"
-upstream_model = "echo+tag-v1deep"
+upstream_model = "{deep}+tag-v1deep"
 context_window = {window}
 max_output_tokens = 256
 capabilities = ["streaming"]
@@ -97,11 +97,14 @@ def v1_settings(
     database_url: str | None,
     *,
     window: int = 8192,
-    script: str = "echo",
+    fast: str = "echo",
+    mid: str = "echo",
+    deep: str = "echo",
 ) -> Settings:
-    """Settings for a server whose text models answer by `script` (scripted upstream words)."""
+    """Settings for a server whose tier 1/2/3 text models answer by the scripted upstream
+    words `fast`, `mid` and `deep` (auto-routing picks the tier from the question)."""
     catalog = data_dir / "models.toml"
-    text = CATALOG.format(base=upstream.base_url, window=window).replace('"echo+', f'"{script}+')
+    text = CATALOG.format(base=upstream.base_url, window=window, fast=fast, mid=mid, deep=deep)
     catalog.write_text(text)
     return Settings(
         data_dir=data_dir,
@@ -110,6 +113,11 @@ def v1_settings(
         upstream_retries=0,
         upstream_timeout=10,
     )
+
+
+def upstream_name(tier: int, script: str = "echo") -> str:
+    """What the upstream sees as the model of a tier (for `UpstreamHandle.last_request`)."""
+    return f"{script}+tag-v1{('fast', 'mid', 'deep')[tier - 1]}"
 
 
 @contextmanager

@@ -18,7 +18,9 @@ def new_id(kind: str) -> str:
 
 
 def user_id_for(client_id: str) -> str:
-    return f"{USER}{uuid.uuid5(_USER_NAMESPACE, client_id)}"
+    """Stable per client, and shaped like every other id (a version-4 UUID)."""
+    derived = uuid.uuid5(_USER_NAMESPACE, client_id)
+    return f"{USER}{uuid.UUID(bytes=derived.bytes, version=4)}"
 
 
 def v1_timestamp(moment: datetime) -> str:

@@ -29,6 +29,9 @@ class ChatSettings(BaseSettings):
     stale_after: float = Field(
         default=600.0, gt=0, description="Seconds before an unfinished reply counts as failed"
     )
+    titles: bool = Field(
+        default=True, description="Title chats with the model (else: the first question's words)"
+    )
     default_sources_limit: int = Field(default=3, ge=0, le=10)
     context_cache: bool = Field(
         default=False, description="Cache recent context in Redis (needs EMMAUS_REDIS_URL)"

@@ -24,6 +24,8 @@ MAX_SUGGESTION_CHARS = 120
 MAX_TITLE_CHARS = 80
 _CONTEXT_CHARS = 600  # of each recent turn shown to the suggester
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_TITLE = re.compile(r'"title"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
 @dataclass(slots=True)
@@ -36,13 +38,15 @@ def extras_schema(with_title: bool) -> dict[str, object]:
     properties: dict[str, object] = {
         "suggestions": {
             "type": "array",
-            "items": {"type": "string", "maxLength": MAX_SUGGESTION_CHARS},
+            # No maxLength: bounded repetitions make llama.cpp grammars very slow to sample;
+            # lengths are cut after parsing instead.
+            "items": {"type": "string"},
             "minItems": SUGGESTION_COUNT,
             "maxItems": SUGGESTION_COUNT,
         }
     }
     if with_title:
-        properties["title"] = {"type": "string", "maxLength": MAX_TITLE_CHARS}
+        properties["title"] = {"type": "string"}
     return {
         "type": "object",
         "properties": properties,
@@ -87,6 +91,8 @@ def parse_extras(content: str | None, with_title: bool) -> Extras:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         data = None
+    if data is None and raw.startswith("{"):
+        data = _salvage(raw)  # cut off by max_tokens: keep the strings that were finished
     if isinstance(data, dict):
         items = data.get("suggestions")
         if isinstance(items, list):
@@ -101,6 +107,23 @@ def parse_extras(content: str | None, with_title: bool) -> Extras:
         if suggestion and suggestion.lower() not in {u.lower() for u in unique}:
             unique.append(suggestion)
     return Extras(unique[:SUGGESTION_COUNT], title)
+
+
+def _salvage(raw: str) -> dict[str, object]:
+    def text(escaped: str) -> str | None:
+        try:
+            value = orjson.loads(f'"{escaped}"')
+        except orjson.JSONDecodeError:
+            return None
+        return value if isinstance(value, str) else None
+
+    found: dict[str, object] = {}
+    title = _TITLE.search(raw)
+    if title:
+        found["title"] = text(title.group(1))
+    listed = raw.partition('"suggestions"')[2].partition("[")[2].partition("]")[0]
+    found["suggestions"] = [text(m.group(1)) for m in _STRING.finditer(listed)]
+    return found
 
 
 def title_from_query(query: str) -> str:

@@ -137,7 +137,11 @@ class TurnRun:
     def _start_extras(self, prepared: Prepared) -> None:
         options = self.options
         want_suggestions = options.enable_suggestions != 0
-        want_title = self.turn.chat.title is None and self.turn.user.parent_id is None
+        want_title = (
+            self.service.settings.titles
+            and self.turn.chat.title is None
+            and self.turn.user.parent_id is None
+        )
         if not want_suggestions and not want_title:
             return
         recent = [m for m in prepared.window.messages if m.role != "system"][:-1]
