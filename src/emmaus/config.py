@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     )
 
     max_request_bytes: int = Field(default=1 << 20, ge=1024)
+    max_upload_bytes: int = Field(default=32 << 20, ge=1024, description="Library uploads")
     log_level: str = "info"
 
     @classmethod

@@ -310,3 +310,11 @@ def test_oversized_chunked_body_is_413(http: httpx.Client) -> None:
 
     response = http.post(URL, content=chunks(), headers={"content-type": "application/json"})
     assert response.status_code == 413
+
+
+def test_uploads_have_their_own_larger_bound(http: httpx.Client) -> None:
+    body = b"--x\r\n" + b"a" * 100_000  # over the 64 KiB request bound, under the upload bound
+    headers = {"content-type": "multipart/form-data; boundary=x"}
+    response = http.post("/ai/v2/library/documents", content=body, headers=headers)
+    assert response.status_code != 413
+    assert 400 <= response.status_code < 500

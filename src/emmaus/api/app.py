@@ -84,7 +84,11 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.state.settings = settings
     app.state.catalog = catalog
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        larger={"/ai/v2/library/": settings.max_upload_bytes},
+    )
     install_auth(app)  # POST /oauth2/token, {"error","code"} auth errors, x-ratelimit-* headers
     api_access = [Depends(require_api_access)]  # every /ai/** route: bearer token + rate limit
 
