@@ -157,7 +157,6 @@ class _Reader:
         self.read: list[StoredMessage] = []  # what came from the database, for the cache
         self.exhausted = False
         self.page = FIRST_PAGE
-        self.from_cache = False
         self.generation: int | None = None
 
     async def prime(self) -> list[Summary]:
@@ -191,7 +190,6 @@ class _Reader:
         entry, self.generation = await self.cache.lookup(self.chat.id, question.parent_id)
         if entry is None:
             return False
-        self.from_cache = True
         self.read = [question, *entry.rows]
         self.buffer = list(self.read)
         self.exhausted = entry.complete
@@ -199,6 +197,6 @@ class _Reader:
 
     async def remember(self) -> None:
         """Keep what was read for the next turn of this chat (see `ContextCache`)."""
-        if self.cache is None or not self.read or self.from_cache or self.generation is None:
-            return
+        if self.cache is None or not self.read or self.generation is None:
+            return  # (a hit is stored again too: it now starts at the question)
         await self.cache.put(self.chat.id, self.generation, self.read, complete=self.exhausted)

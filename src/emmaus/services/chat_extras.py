@@ -78,7 +78,9 @@ def extras_prompt(query: str, recent: Sequence[Message], with_title: bool) -> li
 
 
 def _clean(text: str, limit: int) -> str:
-    text = _LIST_MARK.sub("", " ".join(str(text).split())).strip().strip('"').strip()
+    text = _LIST_MARK.sub("", " ".join(str(text).split())).strip()
+    if len(text) > 1 and text[0] == text[-1] == '"':
+        text = text[1:-1].strip()
     return text[:limit].rstrip()
 
 
