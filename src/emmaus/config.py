@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
 
     # Embedded model worker
-    local_threads: int = Field(default=2, ge=1)
+    # Half the cores: llama.cpp's threads spin-wait on each other, and on a busy 2-core machine
+    # two threads ran 10-40x slower than one.
+    local_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=1)
     local_queue_size: int = Field(default=16, ge=1, description="Waiting requests before a 503")
 
     # OpenAI-compatible upstreams
