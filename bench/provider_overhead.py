@@ -1,7 +1,8 @@
-"""What the OpenAIProvider layer costs per call, over a bare `httpx.AsyncClient` post, against
-the scripted upstream in a subprocess. Sequential calls, interleaved in blocks so drift hits
-both paths alike. Then concurrent calls through the provider with its sharded connection pools
-vs one httpx pool (client CPU per call). Run: `python -m bench.provider_overhead [--requests N]`."""
+"""What an upstream call costs through the OpenAIProvider, next to a bare `aiohttp.ClientSession`
+post (the provider's transport) and a bare `httpx.AsyncClient` post, against the scripted
+upstream in a subprocess. Sequential calls interleaved in blocks so drift hits every path alike
+(wall time and client CPU per call), then concurrent non-streaming calls at each concurrency
+(client CPU per call, calls/s, p50). Run: `python -m bench.provider_overhead [--requests N]`."""
 
 from __future__ import annotations
 
@@ -9,21 +10,22 @@ import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
+import aiohttp
 import httpx
 import orjson
 import uvloop
 
 from emmaus.catalog import ModelSpec
 from emmaus.config import Settings
-from emmaus.engine.providers.http_pool import SHARD_SIZE
 from emmaus.engine.providers.openai_compat import OpenAIProvider
 from emmaus.engine.types import GenerationParams, Message
 from emmaus.testing import serve_upstream_process
 
 BLOCK = 100
 CONCURRENCY = (8, 64)
+Call = Callable[[], Awaitable[object]]
 
 
 def spec(base_url: str) -> ModelSpec:
@@ -44,8 +46,8 @@ def spec(base_url: str) -> ModelSpec:
     )
 
 
-async def measure(
-    calls: dict[str, Callable[[], Awaitable[object]]], requests: int
+async def sequential(
+    calls: dict[str, Call], requests: int
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
     """Wall time of each call (µs), and client CPU per call (µs), per path."""
     timings: dict[str, list[float]] = {name: [] for name in calls}
@@ -64,12 +66,50 @@ async def measure(
     return timings, {name: spent / len(timings[name]) * 1e6 for name, spent in cpu.items()}
 
 
+async def concurrent(call: Call, concurrency: int, requests: int) -> tuple[float, float, float]:
+    """Client CPU per call (µs), calls/s and p50 (µs) with `concurrency` calls in flight."""
+    timings: list[float] = []
+
+    async def worker(todo: range, record: bool) -> None:
+        for _ in todo:
+            started = time.perf_counter()
+            await call()
+            if record:
+                timings.append((time.perf_counter() - started) * 1e6)
+
+    await asyncio.gather(
+        *(worker(range(200 // concurrency + 1), False) for _ in range(concurrency))
+    )
+    each = max(1, requests // concurrency)
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(worker(range(each), True) for _ in range(concurrency)))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    done = each * concurrency
+    return cpu / done * 1e6, done / wall, statistics.median(timings)
+
+
+def report(title: str, timings: dict[str, list[float]], cpu: dict[str, float]) -> None:
+    print(f"{title}: {len(timings['provider'])} sequential calls each (µs)")
+    for name, values in timings.items():
+        print(
+            f"  {name:9} mean {statistics.fmean(values):7.1f}  "
+            f"p50 {statistics.median(values):7.1f}  "
+            f"p99 {statistics.quantiles(values, n=100)[98]:7.1f}  "
+            f"client CPU {cpu[name]:7.1f}"
+        )
+    for bare in ("aiohttp", "httpx"):
+        p50 = statistics.median(timings["provider"]) - statistics.median(timings[bare])
+        spent = cpu["provider"] - cpu[bare]
+        print(f"  provider - {bare:7}: p50 {p50:+7.1f}, CPU {spent:+7.1f}")
+
+
 async def main(requests: int) -> None:
     with serve_upstream_process(tokens=32, token_size=5) as upstream:
         model = spec(upstream.base_url)
         messages = [Message("user", "What does the word grace mean?")]
         params = GenerationParams(max_tokens=256, temperature=0.7)
-        provider = OpenAIProvider(Settings())
+        settings = Settings()
+        provider = OpenAIProvider(settings)
         url = f"{upstream.base_url}/chat/completions"
         body = {
             "model": "fixed",
@@ -79,16 +119,31 @@ async def main(requests: int) -> None:
         }
         stream_body = {**body, "stream": True, "stream_options": {"include_usage": True}}
         headers = {"content-type": "application/json"}
-        async with httpx.AsyncClient() as client:
+        limits = httpx.Limits(max_connections=settings.upstream_max_connections)
+        connector = aiohttp.TCPConnector(limit=settings.upstream_max_connections)
+        async with (
+            httpx.AsyncClient(limits=limits) as client,
+            aiohttp.ClientSession(connector=connector) as session,
+        ):
 
-            async def bare() -> object:
+            async def bare_httpx() -> object:
                 response = await client.post(url, content=orjson.dumps(body), headers=headers)
                 return response.content
 
-            async def bare_stream() -> object:
+            async def bare_httpx_stream() -> object:
                 payload = orjson.dumps(stream_body)
                 async with client.stream("POST", url, content=payload, headers=headers) as r:
                     async for _ in r.aiter_bytes():
+                        pass
+
+            async def bare_aiohttp() -> object:
+                async with session.post(url, data=orjson.dumps(body), headers=headers) as r:
+                    return await r.read()
+
+            async def bare_aiohttp_stream() -> object:
+                payload = orjson.dumps(stream_body)
+                async with session.post(url, data=payload, headers=headers) as r:
+                    async for _ in r.content.iter_any():
                         pass
 
             async def provided() -> object:
@@ -97,57 +152,28 @@ async def main(requests: int) -> None:
             async def provided_stream() -> object:
                 return [d async for d in provider.stream(model, messages, params)]
 
-            complete = await measure({"httpx": bare, "provider": provided}, requests)
-            streams = await measure({"httpx": bare_stream, "provider": provided_stream}, requests)
-        await provider.aclose()
-        pools = {}
-        for label, shard_size in (("sharded pools", SHARD_SIZE), ("one httpx pool", 1 << 16)):
-            pools[label] = await concurrent_cpu(model, messages, params, shard_size, requests)
-
-    for title, (timings, cpu) in (("non-streaming", complete), ("streaming, 32 tokens", streams)):
-        print(f"{title}: {len(timings['httpx'])} sequential calls each (µs)")
-        for name, values in timings.items():
-            print(
-                f"  {name:9} mean {statistics.fmean(values):7.1f}  "
-                f"p50 {statistics.median(values):7.1f}  "
-                f"p99 {statistics.quantiles(values, n=100)[98]:7.1f}  "
-                f"client CPU {cpu[name]:7.1f}"
+            paths = {"httpx": bare_httpx, "aiohttp": bare_aiohttp, "provider": provided}
+            complete = await sequential(paths, requests)
+            streams = await sequential(
+                {
+                    "httpx": bare_httpx_stream,
+                    "aiohttp": bare_aiohttp_stream,
+                    "provider": provided_stream,
+                },
+                requests,
             )
-        mean = statistics.fmean(timings["provider"]) - statistics.fmean(timings["httpx"])
-        p50 = statistics.median(timings["provider"]) - statistics.median(timings["httpx"])
-        spent = cpu["provider"] - cpu["httpx"]
-        print(f"  provider overhead per call: mean {mean:+.1f}, p50 {p50:+.1f}, CPU {spent:+.1f}")
-    print(f"concurrent non-streaming calls through the provider ({requests} per concurrency)")
-    for label, rows in pools.items():
-        for concurrency, (cpu, rate) in rows.items():
-            print(f"  {label:14} c={concurrency:3}: CPU {cpu:6.0f} µs/call, {rate:5.0f} calls/s")
+            rows = {
+                (name, c): await concurrent(call, c, requests)
+                for c in CONCURRENCY
+                for name, call in paths.items()
+            }
+        await provider.aclose()
 
-
-async def concurrent_cpu(
-    model: ModelSpec,
-    messages: list[Message],
-    params: GenerationParams,
-    shard_size: int,
-    requests: int,
-) -> dict[int, tuple[float, float]]:
-    """Client CPU per call and calls/s at each concurrency."""
-    provider = OpenAIProvider(Settings(), shard_size=shard_size)
-    rows = {}
-    for concurrency in CONCURRENCY:
-
-        async def worker(todo: Iterator[int]) -> None:
-            for _ in todo:
-                await provider.complete(model, messages, params)
-
-        warm = iter(range(200))
-        await asyncio.gather(*(worker(warm) for _ in range(concurrency)))
-        todo = iter(range(requests))
-        cpu, wall = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(worker(todo) for _ in range(concurrency)))
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        rows[concurrency] = (cpu / requests * 1e6, requests / wall)
-    await provider.aclose()
-    return rows
+    report("non-streaming", *complete)
+    report("streaming, 32 tokens", *streams)
+    print(f"concurrent non-streaming calls ({requests} per row; one pool of 256 connections)")
+    for (name, c), (cpu, rate, p50) in rows.items():
+        print(f"  {name:9} c={c:3}: CPU {cpu:6.0f} µs/call, {rate:5.0f} calls/s, p50 {p50:7.0f} µs")
 
 
 if __name__ == "__main__":

@@ -291,7 +291,7 @@ async def test_aclose_then_reuse(upstream: UpstreamHandle) -> None:
     spec = openai_spec(upstream.base_url, "fixed")
     await provider.complete(spec, HELLO, GenerationParams())
     await provider.aclose()
-    assert provider._pools == {}
+    assert provider._upstreams == {}
     await provider.complete(spec, HELLO, GenerationParams())  # a fresh client, not a closed one
     await provider.aclose()
 

@@ -159,6 +159,15 @@ async def test_malformed_body(upstream: UpstreamHandle, provider: OpenAIProvider
     assert caught.value.retryable
 
 
+async def test_disconnect_mid_body_is_retried(
+    upstream: UpstreamHandle, provider: OpenAIProvider
+) -> None:
+    model = unique("disconnect")
+    with pytest.raises(ProviderUnavailable):  # nothing reached the caller: retried, then given up
+        await provider.complete(openai_spec(upstream.base_url, model), HELLO, PARAMS)
+    assert requests_seen(upstream, model) == 3
+
+
 # --- streams ---------------------------------------------------------------------------------
 
 
