@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Chat templates wrap every message in a few tokens of markup (role, separators).
 PER_MESSAGE_TOKENS = 4
-FIRST_PAGE = 32
+FIRST_PAGE = 16
 MAX_PAGE = 256
 
 
@@ -77,7 +77,7 @@ class ContextBuilder:
         the chat's head. `budget` counts every token sent: system parts, summary and turns (the
         caller subtracts max_tokens and a margin)."""
         used = sum(p.token_count + PER_MESSAGE_TOKENS for p in system)
-        reader = _Reader(self, chat, before, question)
+        reader = _Reader(self, chat, before, question, budget)
         summaries = {s.last_message_id: s for s in await reader.prime()}
         reserved: Summary | None = None
         if not chat.branched and summaries:
@@ -147,6 +147,7 @@ class _Reader:
         chat: Chat,
         before: StoredMessage | None,
         question: StoredMessage | None,
+        budget: int,
     ) -> None:
         self.manager = builder.manager
         self.cache = builder.cache
@@ -156,7 +157,8 @@ class _Reader:
         self.buffer: list[StoredMessage] = []
         self.read: list[StoredMessage] = []  # what came from the database, for the cache
         self.exhausted = False
-        self.page = FIRST_PAGE
+        # One read should usually do: as many rows as the budget could hold at ~12 tokens each.
+        self.page = max(FIRST_PAGE, min(MAX_PAGE, budget // 12))
         self.generation: int | None = None
 
     async def prime(self) -> list[Summary]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,9 +29,11 @@ from emmaus.conversations.cache import ContextCache
 from emmaus.conversations.errors import ChatNotFound, InvalidChatOperation
 from emmaus.conversations.ids import CHAT, MESSAGE, QUERY, SUMMARY, new_id, user_id_for
 from emmaus.conversations.rows import (
+    LEAN_COLUMNS,
     STALE_ERROR,
     branch_walk,
     chat_of,
+    lean_message,
     locked_chat,
     message_of,
     new_row,
@@ -267,7 +269,7 @@ class ConversationManager(BranchOps):
         values = {k: v for k, v in asdict(update_).items() if v is not None}
         values.update(content=update_.content, status=update_.status, updated_at=now)
         async with self.db.session(write=True) as session:
-            await session.execute(
+            result = await session.execute(
                 update(MessageRow)
                 .where(MessageRow.id == reply.id, MessageRow.chat_id == reply.chat_id)
                 .values(**values)
@@ -275,10 +277,9 @@ class ConversationManager(BranchOps):
             await session.execute(
                 update(ChatRow).where(ChatRow.id == reply.chat_id).values(updated_at=now)
             )
-            row = await session.get(MessageRow, reply.id)
-        if row is None:  # deleted while it was being generated
-            return reply
-        settled = message_of(row)
+        settled = replace(reply, **values)
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return settled  # deleted while it was being generated
         if self.cache is not None:
             await self.cache.extend(reply.chat_id, settled)
         return settled
@@ -369,8 +370,9 @@ class ConversationManager(BranchOps):
     async def _recent(
         self, session: AsyncSession, chat: Chat, limit: int, before: StoredMessage | None
     ) -> list[StoredMessage]:
+        # Lean rows (see LEAN_COLUMNS): this read sits on every turn's path.
         if not chat.branched:
-            query = select(MessageRow).where(MessageRow.chat_id == chat.id)
+            query = select(*LEAN_COLUMNS).where(MessageRow.chat_id == chat.id)
             if before is not None:
                 query = query.where(MessageRow.seq < before.seq)
             query = query.order_by(MessageRow.seq.desc()).limit(limit)
@@ -378,9 +380,8 @@ class ConversationManager(BranchOps):
             start = before.parent_id if before is not None else chat.head_message_id
             if start is None:
                 return []
-            query = branch_walk(chat.id, start, limit)
-        rows = (await session.execute(query)).scalars()
-        return [message_of(r) for r in rows]
+            query = branch_walk(chat.id, start, limit, lean=True)
+        return [lean_message(r) for r in await session.execute(query)]
 
     async def query_messages(self, chat_id: str, query_id: str) -> list[StoredMessage]:
         """The messages of one exchange (the user turn and its replies), in seq order."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, literal, select
@@ -143,9 +143,49 @@ async def locked_chat(
         yield session, row
 
 
-def branch_walk(chat_id: str, start_id: str, limit: int) -> Select[Any]:
+# What a context needs of a message: the hot path reads these columns only (no ORM objects,
+# no JSON it would not use), which keeps the cost per kept turn small.
+_M = MessageRow.__table__.c
+LEAN_COLUMNS = (
+    _M.id,
+    _M.chat_id,
+    _M.seq,
+    _M.parent_id,
+    _M.query_id,
+    _M.role,
+    _M.content,
+    _M.token_count,
+    _M.status,
+    _M.tool_calls,
+    _M.tool_call_id,
+)
+# Lean rows carry no timestamps (parsing them is most of a row's cost on SQLite).
+NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def lean_message(row: Any) -> StoredMessage:
+    """A `StoredMessage` from a row of `LEAN_COLUMNS`: metadata left empty, times `NO_TIME`."""
+    return StoredMessage(
+        id=row.id,
+        chat_id=row.chat_id,
+        seq=row.seq,
+        parent_id=row.parent_id,
+        query_id=row.query_id,
+        role=row.role,
+        content=row.content,
+        token_count=row.token_count,
+        status=row.status,
+        created_at=NO_TIME,
+        updated_at=NO_TIME,
+        tool_calls=row.tool_calls,
+        tool_call_id=row.tool_call_id,
+    )
+
+
+def branch_walk(chat_id: str, start_id: str, limit: int, *, lean: bool = False) -> Select[Any]:
     """Up to `limit` messages from `start_id` back towards the root along `parent_id`, newest
-    first: one recursive query, each step a primary-key lookup, so the cost is O(limit)."""
+    first: one recursive query, each step a primary-key lookup, so the cost is O(limit). With
+    `lean`, rows of `LEAN_COLUMNS` instead of `MessageRow` objects."""
     m = MessageRow.__table__
     seed = select(m.c.id, m.c.parent_id, literal(0).label("depth")).where(
         m.c.id == start_id, m.c.chat_id == chat_id
@@ -157,9 +197,5 @@ def branch_walk(chat_id: str, start_id: str, limit: int) -> Select[Any]:
         .where(walk.c.depth < limit - 1, m.c.chat_id == chat_id)
     )
     walk = walk.union_all(step)
-    return (
-        select(MessageRow)
-        .join(walk, MessageRow.id == walk.c.id)
-        .order_by(walk.c.depth)
-        .limit(limit)
-    )
+    what = select(*LEAN_COLUMNS) if lean else select(MessageRow)
+    return what.join(walk, MessageRow.id == walk.c.id).order_by(walk.c.depth).limit(limit)

@@ -15,6 +15,9 @@ class ChatSettings(BaseSettings):
     context_margin: int = Field(
         default=256, ge=0, description="Tokens kept free in the window for estimate errors"
     )
+    summaries: bool = Field(
+        default=True, description="Condense older turns of long chats (else: only drop them)"
+    )
     summarize_at: float = Field(
         default=0.75, gt=0, le=1, description="Summarise once the turns fill this much budget"
     )

@@ -77,7 +77,7 @@ class Summarizer:
         self._running: set[str] = set()
 
     def wanted(self, window: ContextWindow) -> bool:
-        if len(window.turns) < MIN_TURNS:
+        if not self.settings.summaries or len(window.turns) < MIN_TURNS:
             return False
         full = window.unsummarised_tokens > self.settings.summarize_at * window.budget
         return window.truncated or full
