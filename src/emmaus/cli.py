@@ -9,11 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from emmaus import cli_clients, cli_db, cli_ingest
+from emmaus import cli_chat, cli_clients, cli_db, cli_ingest
 from emmaus.catalog import CatalogError, load_catalog
 from emmaus.config import Settings, get_settings
 
 app = typer.Typer(help="Emmaus: self-hosted conversational AI speaking the Gloo AI contract.")
+app.add_typer(cli_chat.app, name="chat")
 app.add_typer(cli_clients.app, name="clients")
 app.add_typer(cli_db.app, name="db")
 app.add_typer(cli_ingest.app, name="ingest")

@@ -473,11 +473,16 @@ class ConversationManager(BranchOps):
         tradition: str | None = None,
         created_at: datetime | None = None,
         updated_at: datetime | None = None,
+        chat_id: str | None = None,
     ) -> Chat:
         """A whole chat in one transaction (exports from Gloo, seeding): `messages` oldest first
-        become one linear branch with seq 1..n."""
+        become one linear branch with seq 1..n. `chat_id` and each message's `id` keep the ids
+        an exported chat had, so callers holding them carry on; a clash raises
+        `InvalidChatOperation` and writes nothing."""
         now = utcnow()
         chat = _chat_row(client_id, created_at or now, title=title, tradition=tradition, pin=pin)
+        if chat_id:
+            chat.id = chat_id
         chat.summary = summary
         chat.updated_at = updated_at or (messages[-1].created_at if messages else None) or now
         rows: list[dict[str, Any]] = []
@@ -485,7 +490,7 @@ class ConversationManager(BranchOps):
         for seq, message in enumerate(messages, start=1):
             row = new_row(
                 message,
-                message_id=new_id(MESSAGE),
+                message_id=message.id or new_id(MESSAGE),
                 chat_id=chat.id,
                 seq=seq,
                 parent_id=parent,
@@ -495,11 +500,16 @@ class ConversationManager(BranchOps):
             parent = row.id
         chat.last_seq = len(rows)
         chat.head_message_id = parent
-        async with self.db.session(write=True) as session:
-            session.add(chat)
-            await session.flush()
-            for start in range(0, len(rows), _IMPORT_BATCH):
-                await session.execute(insert(MessageRow), rows[start : start + _IMPORT_BATCH])
+        try:
+            async with self.db.session(write=True) as session:
+                session.add(chat)
+                await session.flush()
+                for start in range(0, len(rows), _IMPORT_BATCH):
+                    await session.execute(insert(MessageRow), rows[start : start + _IMPORT_BATCH])
+        except IntegrityError as exc:
+            raise InvalidChatOperation(
+                f"chat {chat.id!r} or one of its message ids is already stored"
+            ) from exc
         return chat_of(chat)
 
     async def sweep_stale(self) -> int:

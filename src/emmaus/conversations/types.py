@@ -85,6 +85,7 @@ class NewMessage:
     sources: list[dict[str, Any]] | None = None
     suggestions: list[str] | None = None
     created_at: datetime | None = None  # imports keep the original time; else now
+    id: str | None = None  # imports keep the original message id; else a new one
 
 
 @dataclass(slots=True)
