@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -74,6 +75,7 @@ class V1Server:
     client_id: str
     secret: str
     headers: dict[str, str]
+    app: Any = None  # the FastAPI app being served (its state: app.state.chat ...)
 
     def client(self, headers: dict[str, str] | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, headers=headers or self.headers, timeout=60)
@@ -127,4 +129,4 @@ def v1_server(settings: Settings, chat_settings: ChatSettings | None = None) -> 
     app.state.chat_settings = chat_settings or TEST_CHAT_SETTINGS
     with live_server(app) as url:
         client_id, secret, headers = authenticate(url, settings)
-        yield V1Server(url, settings, client_id, secret, headers)
+        yield V1Server(url, settings, client_id, secret, headers, app)

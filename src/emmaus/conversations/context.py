@@ -187,10 +187,12 @@ class _Reader:
         question = self.question
         if self.cache is None or question is None or self.before is None:
             return False
-        if self.before.parent_id != question.id or question.parent_id is None:
+        if self.before.parent_id != question.id:
             return False
-        entry, self.generation = await self.cache.lookup(self.chat.id, question.parent_id)
-        if entry is None:
+        # A chat's first question has no parent: nothing to find, but the generation read
+        # now lets this turn's rows be remembered for the next one.
+        entry, self.generation = await self.cache.lookup(self.chat.id, question.parent_id or "")
+        if entry is None or question.parent_id is None:
             return False
         self.read = [question, *entry.rows]
         self.buffer = list(self.read)
