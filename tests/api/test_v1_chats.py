@@ -250,3 +250,36 @@ def test_a_chat_tradition_reaches_the_model(http: httpx.Client, upstream: Upstre
     assert system["role"] == "system" and "Roman Catholic" in system["content"]
     bad = http.post("/ai/v1/chat", json={"tradition": "gnostic"})
     assert bad.status_code == 422
+
+
+GARDEN = (
+    "Tending a vegetable garden\n\n"
+    "Tomatoes need six hours of sun a day and deep watering twice a week. "
+    "Mulch keeps the soil moist and stops weeds from growing between the rows."
+)
+
+
+def test_sources_come_from_the_clients_library(
+    http: httpx.Client, upstream: UpstreamHandle
+) -> None:
+    uploaded = http.post(
+        "/ai/v2/library/documents",
+        files={"file": ("garden.txt", GARDEN.encode())},
+        data={"publisher": "Home", "url": "https://example.org/garden"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    question = "How often should I water tomatoes?"
+    answer = send(http, question, publishers=["Home"], sources_limit=2)
+    assert answer["intent"] == 1 and answer["sources_limit"] == 2
+    source = answer["sources"][0]
+    assert set(source) == {"item_id", "item_title", "publisher", "url", "snippet", "score"}
+    assert source["publisher"] == "Home" and "watering twice a week" in source["snippet"]
+    system = upstream.last_request(upstream_name(1))["body"]["messages"][0]["content"]  # type: ignore[index]
+    assert "Sources from trusted publishers" in system and "twice a week" in system
+    history = http.get("/ai/v1/chat", params={"chat_id": answer["chat_id"]}).json()
+    assert history["messages"][1]["sources"] == answer["sources"]
+
+    skipped = send(http, question, answer["chat_id"], intent=0)
+    assert skipped["sources"] == [] and skipped["intent"] == 0
+    off = send(http, question, answer["chat_id"], enable_sources=0)
+    assert off["sources"] == [] and off["intent"] == 0
