@@ -154,6 +154,10 @@ class ChatCompletionRequest(_Wire):
             raise ValueError("tool_choice 'required' needs tools")
         return self
 
+    @property
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
     def needs(self) -> frozenset[str]:
         wanted = set()
         if self.tools and self.tool_choice != "none":

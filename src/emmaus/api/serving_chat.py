@@ -8,12 +8,18 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from emmaus.api import protocol_v1 as v1
 from emmaus.api.errors import json_response
+from emmaus.api.model_calls import (
+    CLIENT_CLOSED_REQUEST,
+    ClientGone,
+    record_usage,
+    sse_response,
+    until_disconnect,
+)
 from emmaus.api.protocol import CompletionError
-from emmaus.api.serving_completions import ClientGone, record_usage, until_disconnect
 from emmaus.auth.dependencies import AuthContext, require_api_access
 from emmaus.conversations.errors import InvalidChatOperation
 from emmaus.services.chat import ChatService
@@ -23,7 +29,6 @@ router = APIRouter()
 
 Auth = Annotated[AuthContext, Depends(require_api_access)]
 Flag = Literal[0, 1]
-_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": CompletionError, "description": text}
     for code, text in {
@@ -107,13 +112,11 @@ async def _send(
 ) -> Response:
     if options.stream:
         events = await service.send_stream(client_id, options)
-        return StreamingResponse(
-            _events(events, request, shape), media_type="text/event-stream", headers=_SSE_HEADERS
-        )
+        return sse_response(_events(events, request, shape))
     try:
         result = await until_disconnect(request, service.send(client_id, options))
     except ClientGone:
-        return Response(status_code=499)
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
     if result.usage is not None:
         record_usage(request, result.usage)
     return json_response(shape(result))

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from emmaus.api.chunks import ChunkWriter, completion_body
+from emmaus.api.model_calls import (
+    CLIENT_CLOSED_REQUEST,
+    ClientGone,
+    record_usage,
+    sse_response,
+    until_disconnect,
+)
 from emmaus.api.protocol import ChatCompletion, ChatCompletionRequest, CompletionError
-from emmaus.engine.types import StreamDelta, Usage
+from emmaus.engine.router import RoutingDecision
+from emmaus.engine.types import Completion, StreamDelta, Usage
 from emmaus.errors import EmmausError, ProviderError, ProviderStreamBroken
-from emmaus.services.completions import CompletionService, Served
+from emmaus.services.completions import CompletionRequest, CompletionService, Served
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-T = TypeVar("T")
-
-_ERRORS: dict[int | str, dict[str, object]] = {
+COMPLETION_ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": CompletionError, "description": text}
     for code, text in {
         400: "Malformed JSON",
@@ -33,11 +37,6 @@ _ERRORS: dict[int | str, dict[str, object]] = {
         503: "The model is overloaded or unavailable",
     }.items()
 }
-_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-class ClientGone(Exception):
-    """The caller hung up before the answer was ready."""
 
 
 def completion_service(request: Request) -> CompletionService:
@@ -45,30 +44,26 @@ def completion_service(request: Request) -> CompletionService:
     return service
 
 
-async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
-    """Await `work`, cancelling it if the client disconnects first, so an abandoned non-streaming
-    request stops its upstream call instead of running to the end."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(request))
+async def complete_unless_gone(
+    request: Request,
+    service: CompletionService,
+    domain: CompletionRequest,
+    decision: RoutingDecision,
+) -> tuple[Served, Completion] | None:
+    """The whole answer, with its usage recorded; None when the caller hung up first."""
     try:
-        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watcher.cancel()
-    if not task.done():
-        task.cancel()
-        raise ClientGone
-    return task.result()
-
-
-async def _disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
+        served, result = await until_disconnect(request, service.complete(domain, decision))
+    except ClientGone:
+        log.info("client disconnected; generation cancelled")
+        return None
+    record_usage(request, result.usage)
+    return served, result
 
 
 @router.post(
     "/chat/completions",
     response_model=ChatCompletion,
-    responses=_ERRORS,  # type: ignore[arg-type]
+    responses=COMPLETION_ERRORS,  # type: ignore[arg-type]
     summary="Chat completion with routing, tradition, tools and streaming",
 )
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
@@ -77,35 +72,27 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     decision = service.decide(domain)
     if body.stream:
         served, deltas = await service.stream(domain, decision)
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        writer = ChunkWriter(served, body.tradition, include_usage)
-        return StreamingResponse(
-            sse_events(writer, deltas, served, request),
-            media_type="text/event-stream",
-            headers=_SSE_HEADERS,
-        )
-    try:
-        served, result = await until_disconnect(request, service.complete(domain, decision))
-    except ClientGone:
-        log.info("client disconnected; generation cancelled")
-        return Response(status_code=499)
-    record_usage(request, result.usage)
+        writer = ChunkWriter(served, body.tradition, body.include_usage)
+        return sse_response(sse_events(writer, deltas, served, request))
+    answered = await complete_unless_gone(request, service, domain, decision)
+    if answered is None:
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    served, result = answered
     return Response(completion_body(served, body.tradition, result), media_type="application/json")
 
 
-def record_usage(request: Request, usage: Usage) -> None:
-    """Hand the tokens used to whoever meters them (the rate limiter, when auth is on)."""
-    hook = getattr(request.app.state, "usage_hook", None)
-    if hook is not None:
-        hook(request, usage)
-
-
 async def sse_events(
-    writer: ChunkWriter, deltas: AsyncIterator[StreamDelta], served: Served, request: Request
+    writer: ChunkWriter,
+    deltas: AsyncIterator[StreamDelta],
+    served: Served,
+    request: Request,
+    *,
+    prelude: bytes = b"",
 ) -> AsyncIterator[bytes]:
-    """Relay provider deltas as SSE. Starlette cancels this generator when the client goes away;
-    closing `deltas` then stops the generation upstream or on the local worker."""
-    yield writer.first()
+    """Relay provider deltas as SSE, after `prelude` (events a route sends first). Starlette
+    cancels this generator when the client goes away; closing `deltas` then stops the
+    generation upstream or on the local worker."""
+    yield prelude + writer.first()
     usage: Usage | None = None
     try:
         async for delta in deltas:

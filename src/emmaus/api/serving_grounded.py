@@ -11,18 +11,16 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from emmaus.api.chunks import ChunkWriter, completion_body
+from emmaus.api.model_calls import CLIENT_CLOSED_REQUEST, sse_response
 from emmaus.api.protocol_grounded import GroundedCompletion, GroundedCompletionRequest
 from emmaus.api.serving_completions import (
-    _ERRORS,
-    _SSE_HEADERS,
-    ClientGone,
+    COMPLETION_ERRORS,
+    complete_unless_gone,
     completion_service,
-    record_usage,
     sse_events,
-    until_disconnect,
 )
 from emmaus.auth import AuthContext, require_api_access
 from emmaus.engine.types import StreamDelta
@@ -80,7 +78,7 @@ class GroundedChunkWriter(ChunkWriter):
 @router.post(
     "/chat/completions/grounded",
     response_model=GroundedCompletion,
-    responses=_ERRORS,  # type: ignore[arg-type]
+    responses=COMPLETION_ERRORS,  # type: ignore[arg-type]
     summary="Chat completion grounded in a publisher's content, with citations",
 )
 async def grounded_completions(
@@ -101,40 +99,21 @@ async def grounded_completions(
     grounded = replace(domain, messages=[context_message(citations), *domain.messages])
     if body.stream:
         served, deltas = await service.stream(grounded, decision)
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        writer = GroundedChunkWriter(served, body.tradition, include_usage)
+        writer = GroundedChunkWriter(served, body.tradition, body.include_usage)
         first = writer.grounding(
             _grounding_fields(citations, body.include_citations, answered=False)
         )
-        return StreamingResponse(
-            _with_first(
-                first, sse_events(writer, _validated(deltas, len(citations)), served, request)
-            ),
-            media_type="text/event-stream",
-            headers=_SSE_HEADERS,
-        )
-    try:
-        served, result = await until_disconnect(request, service.complete(grounded, decision))
-    except ClientGone:
-        log.info("client disconnected; grounded generation cancelled")
-        return Response(status_code=499)
-    record_usage(request, result.usage)
+        validated = _validated(deltas, len(citations))
+        return sse_response(sse_events(writer, validated, served, request, prelude=first))
+    answered = await complete_unless_gone(request, service, grounded, decision)
+    if answered is None:
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    served, result = answered
     if result.content:
         result = replace(result, content=validate_answer(result.content, citations))
     out = orjson.loads(completion_body(served, body.tradition, result))
     out.update(_grounding_fields(citations, body.include_citations, answered=True))
     return Response(orjson.dumps(out), media_type="application/json")
-
-
-async def _with_first(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    try:
-        yield first
-        async for event in rest:
-            yield event
-    finally:
-        aclose = getattr(rest, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
 
 async def _validated(deltas: AsyncIterator[StreamDelta], count: int) -> AsyncIterator[StreamDelta]:
