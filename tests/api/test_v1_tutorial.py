@@ -175,7 +175,8 @@ def test_kallm_reduced_response_and_chat_id_in_the_query_string(server: V1Server
             params={"chat_id": chat_id, "enable_suggestions": 0},
             json={"query": "Second"},
         )
-        assert again.status_code == 200 and again.json()["chat_id"] == chat_id
+        assert again.status_code == 200, again.text
+        assert again.json()["chat_id"] == chat_id
         started = time.monotonic()
         history = http.get("/ai/v1/chat", params={"chat_id": chat_id}).json()
         assert time.monotonic() - started < 30

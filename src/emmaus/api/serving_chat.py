@@ -28,7 +28,9 @@ from emmaus.services.chat_types import SendOptions, TextDelta, TurnResult
 router = APIRouter()
 
 Auth = Annotated[AuthContext, Depends(require_api_access)]
-Flag = Literal[0, 1]
+# Query-string flags arrive as text: ranged ints validate "0"/"1" where Literal[0, 1] would not.
+Flag = Annotated[int | None, Query(ge=0, le=1)]
+SourcesFlag = Annotated[int | None, Query(ge=0, le=2, description="0 off, 1 auto, 2 always")]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": CompletionError, "description": text}
     for code, text in {
@@ -145,9 +147,9 @@ async def post_message(
     auth: Auth,
     service: Service,
     chat_id: _ChatIdQuery = None,
-    intent: Flag | None = None,
-    enable_sources: Literal[0, 1, 2] | None = None,
-    enable_suggestions: Flag | None = None,
+    intent: Flag = None,
+    enable_sources: SourcesFlag = None,
+    enable_suggestions: Flag = None,
     idempotency_key: _IdempotencyKey = None,
 ) -> Response:
     options = _options(body, chat_id, intent, enable_sources, enable_suggestions, idempotency_key)
@@ -166,9 +168,9 @@ async def post_message_kallm(
     auth: Auth,
     service: Service,
     chat_id: _ChatIdQuery = None,
-    intent: Flag | None = None,
-    enable_sources: Literal[0, 1, 2] | None = None,
-    enable_suggestions: Flag | None = None,
+    intent: Flag = None,
+    enable_sources: SourcesFlag = None,
+    enable_suggestions: Flag = None,
     idempotency_key: _IdempotencyKey = None,
 ) -> Response:
     options = _options(body, chat_id, intent, enable_sources, enable_suggestions, idempotency_key)
