@@ -10,6 +10,7 @@ from typing import TypeVar
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from emmaus.api.sse_stream import CoalescingStreamingResponse
 from emmaus.engine.types import Usage
 
 T = TypeVar("T")
@@ -25,7 +26,7 @@ class ClientGone(Exception):
 
 
 def sse_response(events: AsyncIterator[bytes]) -> StreamingResponse:
-    return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+    return CoalescingStreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
