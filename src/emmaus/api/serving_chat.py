@@ -113,7 +113,10 @@ async def _send(
     shape: Callable[[TurnResult], dict[str, Any]],
 ) -> Response:
     if options.stream:
-        events = await service.send_stream(client_id, options)
+        try:  # a caller who leaves before the first token stops the model too
+            events = await until_disconnect(request, service.send_stream(client_id, options))
+        except ClientGone:
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         return sse_response(_events(events, request, shape))
     try:
         result = await until_disconnect(request, service.send(client_id, options))

@@ -71,7 +71,10 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     domain = body.to_domain()
     decision = service.decide(domain)
     if body.stream:
-        served, deltas = await service.stream(domain, decision)
+        try:  # a caller who leaves before the first token stops the model too
+            served, deltas = await until_disconnect(request, service.stream(domain, decision))
+        except ClientGone:
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         writer = ChunkWriter(served, body.tradition, body.include_usage)
         return sse_response(sse_events(writer, deltas, served, request))
     answered = await complete_unless_gone(request, service, domain, decision)

@@ -14,7 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from emmaus.api.chunks import ChunkWriter, completion_body
-from emmaus.api.model_calls import CLIENT_CLOSED_REQUEST, sse_response
+from emmaus.api.model_calls import (
+    CLIENT_CLOSED_REQUEST,
+    ClientGone,
+    sse_response,
+    until_disconnect,
+)
 from emmaus.api.protocol_grounded import GroundedCompletion, GroundedCompletionRequest
 from emmaus.api.serving_completions import (
     COMPLETION_ERRORS,
@@ -98,7 +103,10 @@ async def grounded_completions(
     citations = group_sources(sources)
     grounded = replace(domain, messages=[context_message(citations), *domain.messages])
     if body.stream:
-        served, deltas = await service.stream(grounded, decision)
+        try:  # a caller who leaves before the first token stops the model too
+            served, deltas = await until_disconnect(request, service.stream(grounded, decision))
+        except ClientGone:
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         writer = GroundedChunkWriter(served, body.tradition, body.include_usage)
         first = writer.grounding(
             _grounding_fields(citations, body.include_citations, answered=False)
