@@ -46,6 +46,7 @@ def wait_http(url: str, timeout: float = 120.0) -> None:
 class Emmaus:
     base_url: str
     token: str
+    pid: int | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -90,7 +91,7 @@ def serve_emmaus(catalog_toml: str, extra_env: dict[str, str] | None = None) -> 
             data={"grant_type": "client_credentials"},
             auth=(credentials["client_id"], credentials["client_secret"]),
         ).json()["access_token"]
-        yield Emmaus(base, token)
+        yield Emmaus(base, token, process.pid)
     finally:
         process.terminate()
         try:
@@ -152,3 +153,118 @@ async def drive(
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return Run(latencies, errors, time.perf_counter() - started)
+
+
+# LiteLLM, the reference gateway. It pins openai<3 while Emmaus' tests use openai 3, so it
+# lives in its own venv, created on first use. The version is pinned so runs compare alike.
+LITELLM_VERSION = "1.106.0"
+LITELLM_VENV = Path(__file__).parent / ".venv-litellm"
+LITELLM_KEY = "sk-bench-master"
+LITELLM_CONFIG = """
+model_list:
+  - model_name: bench-model
+    litellm_params:
+      model: openai/{model}
+      api_base: {base}
+      api_key: sk-upstream
+litellm_settings:
+  set_verbose: false
+  json_logs: false
+  turn_off_message_logging: true
+  drop_params: true
+  telemetry: false
+general_settings:
+  master_key: {key}
+  disable_spend_logs: true
+  disable_error_logs: true
+"""
+
+
+def ensure_litellm() -> Path:
+    """The `litellm` proxy executable, installing the pinned version into its venv if absent."""
+    executable = LITELLM_VENV / "bin" / "litellm"
+    marker = LITELLM_VENV / f".litellm-{LITELLM_VERSION}"
+    if not marker.exists():
+        if not (LITELLM_VENV / "bin" / "python").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
+        subprocess.run(
+            [
+                str(LITELLM_VENV / "bin" / "pip"),
+                "install",
+                "--quiet",
+                f"litellm[proxy]=={LITELLM_VERSION}",
+            ],
+            check=True,
+        )
+        marker.touch()
+    return executable
+
+
+@dataclass
+class Gateway:
+    """A server under test: where to post chat completions, with which model and headers."""
+
+    name: str
+    url: str
+    model: str
+    headers: dict[str, str]
+    pid: int | None = None
+
+
+@contextmanager
+def serve_litellm(upstream_base: str, upstream_model: str = "fixed") -> Iterator[Gateway]:
+    """The LiteLLM proxy (one worker, logging off) with `bench-model` pointing at the upstream
+    as an OpenAI-compatible model; authenticated with a master key, as Emmaus is with tokens."""
+    executable = ensure_litellm()
+    workdir = Path(tempfile.mkdtemp(prefix="litellm-bench-"))
+    config = workdir / "config.yaml"
+    config.write_text(
+        LITELLM_CONFIG.format(model=upstream_model, base=upstream_base, key=LITELLM_KEY)
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        "LITELLM_LOG": "ERROR",
+        "LITELLM_TELEMETRY": "False",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch of the price list at start
+        "DISABLE_ADMIN_UI": "True",
+        "NO_DOCS": "True",
+        "PYTHONWARNINGS": "ignore",
+    }
+    env.pop("DATABASE_URL", None)
+    process = subprocess.Popen(
+        [
+            str(executable),
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--num_workers",
+            "1",
+            "--telemetry",
+            "False",
+        ],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/health/liveliness", timeout=180)
+        yield Gateway(
+            "litellm",
+            f"{base}/v1/chat/completions",
+            "bench-model",
+            {"Authorization": f"Bearer {LITELLM_KEY}"},
+            process.pid,
+        )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
