@@ -11,6 +11,7 @@ from sqlalchemy import Select, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emmaus.conversations.errors import ChatNotFound
+from emmaus.conversations.ids import CHAT, new_id, user_id_for
 from emmaus.conversations.schema import FAILED, PENDING, ChatRow, MessageRow, SummaryRow
 from emmaus.conversations.types import Chat, NewMessage, StoredMessage, Summary
 from emmaus.store import Database, utcnow
@@ -199,3 +200,38 @@ def branch_walk(chat_id: str, start_id: str, limit: int, *, lean: bool = False) 
     walk = walk.union_all(step)
     what = select(*LEAN_COLUMNS) if lean else select(MessageRow)
     return what.join(walk, MessageRow.id == walk.c.id).order_by(walk.c.depth).limit(limit)
+
+
+def chat_row(
+    client_id: str,
+    now: datetime,
+    *,
+    title: str | None = None,
+    tradition: str | None = None,
+    pin: bool = False,
+    summary: str | None = None,
+) -> ChatRow:
+    """A new chat row (not yet added to a session)."""
+    return ChatRow(
+        id=new_id(CHAT),
+        client_id=client_id,
+        user_id=user_id_for(client_id),
+        title=title,
+        summary=summary,
+        pin=pin,
+        tradition=tradition,
+        head_message_id=None,
+        last_seq=0,
+        branched=False,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def owned_chat(session: AsyncSession, client_id: str, chat_id: str) -> ChatRow:
+    """The chat if this client owns it; another client's chat does not exist (404)."""
+    query = select(ChatRow).where(ChatRow.id == chat_id, ChatRow.client_id == client_id)
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        raise ChatNotFound(f"chat {chat_id!r} not found")
+    return row
