@@ -9,7 +9,7 @@ Added latency = Emmaus minus direct. Two model windows:
 
 - `window-bound` (the flatness check): a 640-token window holds ~10 turns at every history
   length, so only the history's length varies. The cost must stay flat within 1.2x.
-- `realistic`: a 4,096-token window; long chats carry a summary row and ~60-110 verbatim turns
+- `realistic`: a 4,096-token window; long chats carry a summary row and ~40-100 verbatim turns
   (the steady state of summarisation), short ones all their turns.
 
 Run: `python -m bench.v1_turn [--turns N] [--postgres URL]`.
@@ -62,8 +62,8 @@ capabilities = ["streaming"]
 LENGTHS = (10, 1_000, 10_000)
 # Chats per history length: each measured turn goes to the next chat, so a chat's history
 # grows by a few messages at most during the run (and never past a summary threshold).
-CHATS = {10: 100, 1_000: 10, 10_000: 8}
-SUMMARY_TAIL = 60  # in `realistic`, a long chat's summary covers all but its newest messages
+CHATS = {10: 150, 1_000: 10, 10_000: 10}
+SUMMARY_TAIL = 40  # in `realistic`, a long chat's summary covers all but its newest messages
 QUESTION = "What does the word grace mean?"
 
 
@@ -191,32 +191,50 @@ class Row:
 async def measure(
     server: Server, upstream: UpstreamHandle, backend: str, config: Config, turns: int
 ) -> list[Row]:
+    """Turns go to the history lengths in turn (10, 1,000, 10,000, 10, ...) so that warm-up
+    and drift of the machine weigh on every length alike."""
     chats = await seed(server, config)
     url = f"{server.base_url}/ai/v1/message"
     headers = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"}
     direct_url = f"{upstream.base_url}/chat/completions"
     plain = {"Content-Type": "application/json"}
-    rows = []
+
+    def body(length: int, n: int) -> bytes:
+        chat_id = chats[length][n % len(chats[length])]
+        return orjson.dumps({"query": QUESTION, "chat_id": chat_id, "enable_suggestions": 0})
+
+    emmaus_ms: dict[int, list[float]] = {length: [] for length in LENGTHS}
+    direct_ms: dict[int, list[float]] = {length: [] for length in LENGTHS}
+    sent: dict[int, dict] = {}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as client:
-        for chat_id in chats[0] * 5:  # warm up: connections, caches, the JIT-less Python paths
-            body = orjson.dumps({"query": QUESTION, "chat_id": chat_id, "enable_suggestions": 0})
-            await timed_post(client, url, body, headers)
-        for length in LENGTHS:
-            emmaus_ms = []
-            for n in range(turns):
-                chat_id = chats[length][n % len(chats[length])]
-                body = orjson.dumps(
-                    {"query": QUESTION, "chat_id": chat_id, "enable_suggestions": 0}
+        for n in range(40):  # warm up: connections, code paths
+            await timed_post(client, url, body(0, n), headers)
+        for n in range(turns):
+            for length in LENGTHS:
+                emmaus_ms[length].append(await timed_post(client, url, body(length, n), headers))
+        for length in LENGTHS:  # one more turn each, to see what Emmaus sends upstream
+            await timed_post(client, url, body(length, turns), headers)
+            request = upstream.last_request(UPSTREAM_MODEL)
+            assert request is not None
+            assert "Summarise" not in request["body"]["messages"][0]["content"]
+            sent[length] = request["body"]
+        replays = {length: orjson.dumps(sent[length]) for length in LENGTHS}
+        for _ in range(turns):
+            for length in LENGTHS:
+                direct_ms[length].append(
+                    await timed_post(client, direct_url, replays[length], plain)
                 )
-                emmaus_ms.append(await timed_post(client, url, body, headers))
-            sent = upstream.last_request(UPSTREAM_MODEL)
-            assert sent is not None
-            replay = orjson.dumps(sent["body"])
-            direct_ms = [await timed_post(client, direct_url, replay, plain) for _ in range(turns)]
-            messages = sent["body"]["messages"]
-            assert "Summarise" not in messages[0]["content"], "caught a summary request"
-            rows.append(Row(config.name, backend, length, emmaus_ms, direct_ms, len(messages)))
-    return rows
+    return [
+        Row(
+            config.name,
+            backend,
+            length,
+            emmaus_ms[length],
+            direct_ms[length],
+            len(sent[length]["messages"]),
+        )
+        for length in LENGTHS
+    ]
 
 
 @contextmanager
