@@ -117,6 +117,13 @@ def test_invalid_requests_get_clear_errors_and_change_nothing(http: httpx.Client
     )
     assert malformed.status_code == 400
     assert http.delete("/ai/v1/message").status_code == 422
+    for call in (  # NUL cannot be stored (PostgreSQL text): refused, not a 500
+        lambda: http.post("/ai/v1/message", json={"query": "a\x00b"}),
+        lambda: http.get("/ai/v1/chat", params={"chat_id": "c\x00"}),
+        lambda: http.post("/ai/v1/chat", json={"title": "t\x00"}),
+        lambda: http.post("/ai/v1/message", json={"query": "a", "character_limit": 2**70}),
+    ):
+        assert call().status_code == 422
     unknown = http.post("/ai/v1/message", json={"query": "hi", "chat_id": "cnope"})
     assert unknown.status_code == 404 and unknown.json()["error"]["name"] == "CHAT_NOT_FOUND"
     assert http.get("/ai/v1/chats").json()["chats"] == []

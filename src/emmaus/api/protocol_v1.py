@@ -3,9 +3,9 @@ role `"kallm"`, text in `message`, ids `c…`/`q…`/`m…`/`u…`, naive ISO ti
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from emmaus.conversations.ids import v1_timestamp
 from emmaus.conversations.schema import COMPLETE
@@ -14,6 +14,16 @@ from emmaus.services.chat_types import TurnResult
 
 Flag = Literal[0, 1]
 MAX_QUERY_CHARS = 100_000
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it up front (422, not 500)
+
+
+def _no_nul(value: str | None) -> str | None:
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class MessageRequest(BaseModel):
@@ -22,14 +32,16 @@ class MessageRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The user's prompt")
-    chat_id: str | None = Field(default=None, description="Chat to continue; none starts one")
+    query: Text = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The user's prompt")
+    chat_id: Text | None = Field(
+        default=None, max_length=200, description="Chat to continue; none starts one"
+    )
     character_limit: int | None = Field(
-        default=None, ge=0, description="Hard cap on the reply's characters (0: none)"
+        default=None, ge=0, le=2**31 - 1, description="Hard cap on the reply's characters (0: none)"
     )
     sources_limit: int | None = Field(default=None, ge=0, le=10)
     stream: bool = False
-    publishers: list[str] = Field(default_factory=list)
+    publishers: list[Text] = Field(default_factory=list, max_length=100)
     enable_suggestions: Flag | None = None
     enable_sources: Literal[0, 1, 2] | None = Field(
         default=None, description="0 off, 1 when the prompt needs them (default), 2 always"
@@ -127,7 +139,7 @@ class MessageDeleted(BaseModel):
 class ChatCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    title: str | None = Field(default=None, max_length=500)
+    title: Text | None = Field(default=None, max_length=500)
     tradition: Literal["evangelical", "catholic", "mainline", "not_faith_specific"] | None = None
 
 

@@ -135,7 +135,11 @@ _IdempotencyKey = Annotated[
         description="A retry with the same key returns the first result and writes nothing",
     ),
 ]
-_ChatIdQuery = Annotated[str | None, Query(description="Chat to continue (or in the body)")]
+_ChatIdQuery = Annotated[
+    str | None, Query(pattern=v1.NO_NUL, description="Chat to continue (or in the body)")
+]
+_Id = Annotated[str, Query(pattern=v1.NO_NUL, max_length=200)]
+_OptionalId = Annotated[str | None, Query(pattern=v1.NO_NUL, max_length=200)]
 
 
 @router.post(
@@ -187,7 +191,7 @@ async def post_message_kallm(
     summary="Delete a message (message_id) or a whole exchange (query_id)",
 )
 async def delete_message(
-    auth: Auth, service: Service, message_id: str | None = "", query_id: str | None = ""
+    auth: Auth, service: Service, message_id: _OptionalId = "", query_id: _OptionalId = ""
 ) -> Response:
     if not message_id and not query_id:
         raise InvalidChatOperation("give message_id or query_id")
@@ -202,7 +206,7 @@ async def delete_message(
 @router.get(
     "/chat", response_model=v1.ChatHistory, responses=_ERRORS, summary="Chat history and details"
 )
-async def get_chat(auth: Auth, service: Service, chat_id: Annotated[str, Query()]) -> Response:
+async def get_chat(auth: Auth, service: Service, chat_id: _Id) -> Response:
     chat, messages = await service.get_chat(auth.client_id, chat_id)
     return json_response(v1.chat_history(chat, messages))
 
@@ -216,7 +220,7 @@ async def get_chat(auth: Auth, service: Service, chat_id: Annotated[str, Query()
 async def patch_chat(
     auth: Auth,
     service: Service,
-    chat_id: Annotated[str, Query()],
+    chat_id: _Id,
     chat_field: Annotated[Literal["pin", "title", "summary"], Query(max_length=7)],
     body: Annotated[v1.ChatUpdate | None, Body()] = None,
 ) -> Response:
@@ -245,7 +249,7 @@ async def create_chat(
     responses=_ERRORS,
     summary="Delete a chat and its messages (Emmaus extension)",
 )
-async def delete_chat(auth: Auth, service: Service, chat_id: Annotated[str, Query()]) -> Response:
+async def delete_chat(auth: Auth, service: Service, chat_id: _Id) -> Response:
     await service.delete_chat(auth.client_id, chat_id)
     return json_response({"deleted": True, "chat_id": chat_id})
 
@@ -260,7 +264,7 @@ async def list_chats(
     auth: Auth,
     service: Service,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: str | None = None,
+    cursor: _OptionalId = None,
 ) -> Response:
     page = await service.list_chats(auth.client_id, limit=limit, cursor=cursor)
     return json_response(

@@ -201,6 +201,8 @@ class ChatService:
         if field in ("title", "summary"):
             if value is not None and not isinstance(value, str):
                 raise InvalidChatOperation(f"{field} must be a string or null")
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidChatOperation(f"{field} must not contain NUL characters")
             text = value.strip() if isinstance(value, str) else None
             if field == "title" and not text:
                 raise InvalidChatOperation("title must not be empty")
