@@ -17,6 +17,7 @@ from emmaus.api import (
 )
 from emmaus.api.body_limit import BodySizeLimit
 from emmaus.api.errors import install_error_handlers
+from emmaus.api.openapi_errors import document_errors
 from emmaus.auth import AuthRuntime, install_auth, require_api_access, usage_hook
 from emmaus.catalog import Catalog, load_catalog
 from emmaus.config import Settings, get_settings
@@ -111,4 +112,5 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    document_errors(app)  # after every route: the schema lists the errors each one can give
     return app

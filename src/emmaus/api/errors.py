@@ -4,6 +4,7 @@ auth/limits `{"error", "code"}`, validation FastAPI `{"detail": [...]}`, complet
 
 from __future__ import annotations
 
+import json
 import logging
 
 import orjson
@@ -21,7 +22,11 @@ log = logging.getLogger(__name__)
 def json_response(
     body: object, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+    try:
+        content = orjson.dumps(body)
+    except TypeError:  # an integer past 64 bits echoed from an invalid request
+        content = json.dumps(body, default=str).encode()
+    return Response(content, status, headers, media_type="application/json")
 
 
 def error_response(exc: EmmausError, detail: object = None) -> Response:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from emmaus.api.errors import json_response
@@ -69,7 +69,7 @@ async def list_documents(
     request: Request,
     publisher: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     auth: AuthContext = Depends(require_api_access),
 ) -> Response:
     library = retriever_of(request).library
@@ -79,7 +79,9 @@ async def list_documents(
 
 @router.delete("/documents/{document_id}", status_code=204, summary="Delete one of your documents")
 async def delete_document(
-    request: Request, document_id: int, auth: AuthContext = Depends(require_api_access)
+    request: Request,
+    document_id: Annotated[int, Path(ge=-(2**63), le=2**63 - 1)],
+    auth: AuthContext = Depends(require_api_access),
 ) -> Response:
     library = retriever_of(request).library
     if not await library.delete_document(auth.client_id, document_id):
