@@ -52,9 +52,13 @@ class CoalescingStreamingResponse(StreamingResponse):
                 finished = batch[-1] is _END
                 if finished:
                     batch.pop()
-                if batch:
+                    if not producer.done():  # (it ends right after queueing _END)
+                        await asyncio.wait((producer,))
+                if batch or finished:
                     body = batch[0] if len(batch) == 1 else b"".join(batch)
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                    # The last chunks go out with the end of the body: one write fewer.
+                    more = not finished or producer.cancelled() or producer.exception() is not None
+                    await send({"type": "http.response.body", "body": body, "more_body": more})
                 if finished:
                     break
             producer.result()  # re-raise what the body iterator raised
@@ -65,4 +69,3 @@ class CoalescingStreamingResponse(StreamingResponse):
                 producer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await producer
-        await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -1,0 +1,59 @@
+"""CoalescingStreamingResponse: chunks ready together leave in one body message, a chunk that
+comes later leaves on its own, the end of the body rides on the last write, and a response
+torn down early closes its body iterator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from starlette.requests import ClientDisconnect
+
+from emmaus.api.sse_stream import CoalescingStreamingResponse
+
+SCOPE = {"type": "http", "asgi": {"spec_version": "2.4"}, "method": "GET"}
+
+
+async def _never_disconnects() -> dict[str, Any]:
+    await asyncio.Event().wait()
+    return {}
+
+
+async def test_ready_chunks_leave_together_and_late_ones_alone() -> None:
+    async def events() -> AsyncIterator[bytes]:
+        yield b"a"
+        yield b"b"
+        yield b"c"
+        await asyncio.sleep(0.01)
+        yield b"d"
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await CoalescingStreamingResponse(events())(SCOPE, _never_disconnects, send)
+    bodies = [(m["body"], m["more_body"]) for m in sent if m["type"] == "http.response.body"]
+    assert bodies == [(b"abc", True), (b"d", False)]
+
+
+async def test_an_abandoned_response_closes_its_iterator() -> None:
+    closed = asyncio.Event()
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b"first"
+            await asyncio.sleep(60)
+            yield b"never"
+        finally:
+            closed.set()
+
+    async def send(message: dict[str, Any]) -> None:
+        if message.get("body") == b"first":
+            raise OSError("the client went away")
+
+    with pytest.raises(ClientDisconnect):  # Starlette's word for the OSError
+        await CoalescingStreamingResponse(events())(SCOPE, _never_disconnects, send)
+    assert closed.is_set()
