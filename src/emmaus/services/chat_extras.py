@@ -20,8 +20,8 @@ from emmaus.services.completions import CompletionRequest, CompletionService
 log = logging.getLogger(__name__)
 
 SUGGESTION_COUNT = 3
-MAX_SUGGESTION_CHARS = 120
-MAX_TITLE_CHARS = 80
+MAX_SUGGESTION_CHARS = 90
+MAX_TITLE_CHARS = 60
 _CONTEXT_CHARS = 600  # of each recent turn shown to the suggester
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
 _STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
@@ -38,15 +38,15 @@ def extras_schema(with_title: bool) -> dict[str, object]:
     properties: dict[str, object] = {
         "suggestions": {
             "type": "array",
-            # No maxLength: bounded repetitions make llama.cpp grammars very slow to sample;
-            # lengths are cut after parsing instead.
-            "items": {"type": "string"},
+            # maxLength matters: a small model otherwise rambles inside one string until
+            # max_tokens runs out, and nothing parses.
+            "items": {"type": "string", "maxLength": MAX_SUGGESTION_CHARS},
             "minItems": SUGGESTION_COUNT,
             "maxItems": SUGGESTION_COUNT,
         }
     }
     if with_title:
-        properties["title"] = {"type": "string"}
+        properties["title"] = {"type": "string", "maxLength": MAX_TITLE_CHARS}
     return {
         "type": "object",
         "properties": properties,
