@@ -52,14 +52,32 @@ def chat_service(request: Request) -> ChatService:
 Service = Annotated[ChatService, Depends(chat_service)]
 
 
+_IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="A retry with the same key returns the first result and writes nothing",
+    ),
+]
+_ChatIdQuery = Annotated[
+    str | None, Query(pattern=v1.NO_NUL, description="Chat to continue (or in the body)")
+]
+_Id = Annotated[str, Query(pattern=v1.NO_NUL, max_length=200)]
+_OptionalId = Annotated[str | None, Query(pattern=v1.NO_NUL, max_length=200)]
+
+
 def _options(
     body: v1.MessageRequest,
-    chat_id: str | None,
-    intent: int | None,
-    enable_sources: int | None,
-    enable_suggestions: int | None,
-    idempotency_key: str | None,
+    chat_id: _ChatIdQuery = None,
+    intent: Flag = None,
+    enable_sources: SourcesFlag = None,
+    enable_suggestions: Flag = None,
+    idempotency_key: _IdempotencyKey = None,
 ) -> SendOptions:
+    """The send options from the body and the query string (the query string wins), as a
+    dependency shared by both message routes."""
+
     def pick(query_value: Any, body_value: Any) -> Any:
         return query_value if query_value is not None else body_value
 
@@ -76,6 +94,9 @@ def _options(
         tradition=body.tradition,
         idempotency_key=(idempotency_key or "").strip() or None,
     )
+
+
+Options = Annotated[SendOptions, Depends(_options)]
 
 
 def _sse(body: dict[str, Any]) -> bytes:
@@ -127,21 +148,6 @@ async def _send(
     return json_response(shape(result))
 
 
-_IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        description="A retry with the same key returns the first result and writes nothing",
-    ),
-]
-_ChatIdQuery = Annotated[
-    str | None, Query(pattern=v1.NO_NUL, description="Chat to continue (or in the body)")
-]
-_Id = Annotated[str, Query(pattern=v1.NO_NUL, max_length=200)]
-_OptionalId = Annotated[str | None, Query(pattern=v1.NO_NUL, max_length=200)]
-
-
 @router.post(
     "/message",
     response_model=v1.MessageResponse,
@@ -149,17 +155,8 @@ _OptionalId = Annotated[str | None, Query(pattern=v1.NO_NUL, max_length=200)]
     summary="Send a message (a new chat when chat_id is absent); JSON or SSE",
 )
 async def post_message(
-    body: v1.MessageRequest,
-    request: Request,
-    auth: Auth,
-    service: Service,
-    chat_id: _ChatIdQuery = None,
-    intent: Flag = None,
-    enable_sources: SourcesFlag = None,
-    enable_suggestions: Flag = None,
-    idempotency_key: _IdempotencyKey = None,
+    request: Request, auth: Auth, service: Service, options: Options
 ) -> Response:
-    options = _options(body, chat_id, intent, enable_sources, enable_suggestions, idempotency_key)
     return await _send(request, service, auth.client_id, options, v1.message_response)
 
 
@@ -170,17 +167,8 @@ async def post_message(
     summary="Send a message; reduced response (query_id, message_id, message, timestamp)",
 )
 async def post_message_kallm(
-    body: v1.MessageRequest,
-    request: Request,
-    auth: Auth,
-    service: Service,
-    chat_id: _ChatIdQuery = None,
-    intent: Flag = None,
-    enable_sources: SourcesFlag = None,
-    enable_suggestions: Flag = None,
-    idempotency_key: _IdempotencyKey = None,
+    request: Request, auth: Auth, service: Service, options: Options
 ) -> Response:
-    options = _options(body, chat_id, intent, enable_sources, enable_suggestions, idempotency_key)
     return await _send(request, service, auth.client_id, options, v1.kallm_response)
 
 
