@@ -1,5 +1,7 @@
 # Two commands on a fresh machine: `make run` and `make test`.
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter that runs and is >= 3.11 (pyenv shims may exist but not run).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
@@ -7,6 +9,7 @@ PYTEST_ARGS ?=
 .PHONY: install install-test run test lint format bench clean
 
 $(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Emmaus needs Python >= 3.11 (python3 on PATH)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
@@ -43,8 +46,17 @@ format: install-test
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: install-test
-	$(BIN)/python -m bench.gateway_v2
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# Everything in docs/benchmarks.md: results in bench/results/, charts in docs/img/.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.gateway
+	$(BIN)/python -m bench.local_server
+	$(BIN)/python -m bench.soak
+	$(BIN)/python -m bench.fuzz
+	$(BIN)/python -m bench.charts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
