@@ -113,6 +113,8 @@ class Cell:
                 "requests": len(run.latencies_ms),
                 "errors": run.errors,
             }
+            if run.cpu_ms_per_request is not None:
+                out[name]["cpu_ms_per_request"] = round(run.cpu_ms_per_request, 3)
             if name != "direct":
                 out[name]["added_p50_ms"] = round(self.added(name, 50), 3)
                 out[name]["added_p99_ms"] = round(self.added(name, 99), 3)
@@ -127,11 +129,16 @@ def ratios(cell: Cell) -> dict[str, float]:
     def lower(q: float) -> float:
         return cell.added("litellm", q) / max(cell.added("emmaus", q), 0.01)
 
-    return {
+    out = {
         "added_p50_x_lower": round(lower(50), 2),
         "added_p99_x_lower": round(lower(99), 2),
         "throughput_x": round(cell.runs["emmaus"].rps / cell.runs["litellm"].rps, 2),
     }
+    emmaus_cpu = cell.runs["emmaus"].cpu_ms_per_request
+    litellm_cpu = cell.runs["litellm"].cpu_ms_per_request
+    if emmaus_cpu and litellm_cpu:
+        out["cpu_per_request_x_lower"] = round(litellm_cpu / emmaus_cpu, 2)
+    return out
 
 
 def requests_at(concurrency: int, base: int) -> int:
@@ -164,7 +171,11 @@ async def measure(base_requests: int, with_litellm: bool) -> list[Cell]:
                     # stable percentiles and keeps the run to minutes.
                     count = n if target.name != "litellm" or concurrency == 1 else n // 2
                     runs[target.name] = await drive(
-                        make(target), concurrency=concurrency, requests=count, warmup=50
+                        make(target),
+                        concurrency=concurrency,
+                        requests=count,
+                        warmup=50,
+                        pid=target.pid,
                     )
                 cell = Cell(mode, concurrency, runs)
                 cells.append(cell)
@@ -183,21 +194,23 @@ def report(cells: list[Cell]) -> None:
     table = Table(title="Added latency over the upstream called directly, and throughput")
     columns = ["mode", "conc."]
     for name in ("emmaus", "litellm"):
-        columns += [f"{name} +p50", f"{name} +p99", f"{name} req/s"]
-    columns += ["direct req/s", "+p50 x lower", "+p99 x lower", "req/s x", "errors"]
+        columns += [f"{name} +p50", f"{name} +p99", f"{name} req/s", f"{name} CPU/req"]
+    columns += ["direct req/s", "+p50 x lower", "+p99 x lower", "req/s x", "CPU x", "errors"]
     for column in columns:
         table.add_column(column, justify="right")
     for cell in cells:
         row = [cell.mode, str(cell.concurrency)]
         for name in ("emmaus", "litellm"):
             if name in cell.runs:
+                cpu = cell.runs[name].cpu_ms_per_request
                 row += [
                     f"{cell.added(name, 50):.2f} ms",
                     f"{cell.added(name, 99):.2f} ms",
                     f"{cell.runs[name].rps:.0f}",
+                    "-" if cpu is None else f"{cpu:.2f} ms",
                 ]
             else:
-                row += ["-", "-", "-"]
+                row += ["-", "-", "-", "-"]
         row.append(f"{cell.runs['direct'].rps:.0f}")
         if "litellm" in cell.runs:
             r = ratios(cell)
@@ -205,9 +218,10 @@ def report(cells: list[Cell]) -> None:
                 f"{r['added_p50_x_lower']:.1f}",
                 f"{r['added_p99_x_lower']:.1f}",
                 f"{r['throughput_x']:.1f}",
+                f"{r.get('cpu_per_request_x_lower', float('nan')):.1f}",
             ]
         else:
-            row += ["-", "-", "-"]
+            row += ["-", "-", "-", "-"]
         row.append(str(sum(run.errors for run in cell.runs.values())))
         table.add_row(*row)
     Console(width=240).print(table)

@@ -106,6 +106,15 @@ class Run:
     latencies_ms: list[float]
     errors: int
     wall_s: float
+    cpu_s: float | None = None  # CPU time (user + system) the server process spent in the run
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        """Server CPU per answered request: unlike wall-clock rates, barely moved by other
+        load on the machine."""
+        if self.cpu_s is None or not self.latencies_ms:
+            return None
+        return self.cpu_s * 1000 / len(self.latencies_ms)
 
     @property
     def rps(self) -> float:
@@ -128,8 +137,10 @@ async def drive(
     concurrency: int,
     requests: int,
     warmup: int = 20,
+    pid: int | None = None,
 ) -> Run:
     """Run `requests` calls with `concurrency` workers; `call` returns the latency to record.
+    With `pid`, the CPU time that process spent during the run is recorded too.
     The load generator uses aiohttp: it costs a quarter of httpx's CPU per call, and on two
     cores the generator's CPU is taken from the servers being measured."""
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -150,9 +161,30 @@ async def drive(
                 except Exception:
                     errors += 1
 
+        cpu_before = _cpu_seconds(pid)
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return Run(latencies, errors, time.perf_counter() - started)
+        wall = time.perf_counter() - started
+        cpu_after = _cpu_seconds(pid)
+        cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+        return Run(latencies, errors, wall, cpu)
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process and its children (LiteLLM's worker is one)."""
+    if pid is None:
+        return None
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        total = 0.0
+        for each in [process, *process.children(recursive=True)]:
+            times = each.cpu_times()
+            total += times.user + times.system
+        return total
+    except psutil.Error:
+        return None
 
 
 # LiteLLM, the reference gateway. It pins openai<3 while Emmaus' tests use openai 3, so it
