@@ -1,7 +1,7 @@
 import pytest
 
 from emmaus.catalog import parse_catalog
-from emmaus.engine.router import RoutingRequest, Router
+from emmaus.engine.router import Router, RoutingRequest
 from emmaus.engine.types import Message
 from emmaus.errors import (
     CapabilityNotSupported,
