@@ -15,9 +15,9 @@ from llama_cpp import Llama
 
 from emmaus.catalog import load_catalog
 from emmaus.config import Settings
-from emmaus.engine.providers.local import LocalProvider
-from emmaus.engine.providers.local_generate import TEXT_REPEAT_PENALTY
-from emmaus.engine.providers.local_model import model_path
+from emmaus.engine.providers.local.generate import TEXT_REPEAT_PENALTY
+from emmaus.engine.providers.local.model import model_path
+from emmaus.engine.providers.local.provider import LocalProvider
 from emmaus.engine.types import GenerationParams, Message
 
 QUESTION = "Write a very long story about a dragon."

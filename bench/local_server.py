@@ -17,8 +17,8 @@ from llama_cpp import Llama
 
 from bench.harness import Emmaus, serve_emmaus
 from emmaus.catalog import load_catalog
-from emmaus.engine.providers.local_generate import TEXT_REPEAT_PENALTY
-from emmaus.engine.providers.local_model import model_path
+from emmaus.engine.providers.local.generate import TEXT_REPEAT_PENALTY
+from emmaus.engine.providers.local.model import model_path
 
 RESULTS = Path(__file__).parent / "results"
 QUESTION = "Write a very long story about a dragon."

@@ -19,7 +19,7 @@ import uvloop
 
 from emmaus.catalog import ModelSpec
 from emmaus.config import Settings
-from emmaus.engine.providers.openai_compat import OpenAIProvider
+from emmaus.engine.providers.openai_compat.provider import OpenAIProvider
 from emmaus.engine.types import GenerationParams, Message
 from emmaus.testing import serve_upstream_process
 

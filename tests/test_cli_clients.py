@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from emmaus.cli_clients import app as clients_app
-from emmaus.cli_db import app as db_app
+from emmaus.cli.clients import app as clients_app
+from emmaus.cli.db import app as db_app
 from emmaus.config import get_settings
 from emmaus.store import head_revision
 

@@ -14,8 +14,8 @@ from emmaus.store import Database
 from tests.grounding.documents import BIKE_HTML, BREAD, GARDEN
 
 CODE = (
-    "import typer; from emmaus import cli_ingest; root = typer.Typer(); "
-    "root.add_typer(cli_ingest.app, name='ingest'); root()"
+    "import typer; from emmaus.cli import ingest; root = typer.Typer(); "
+    "root.add_typer(ingest.app, name='ingest'); root()"
 )
 
 

@@ -151,10 +151,6 @@ class Catalog:
     def get(self, model_id: str) -> ModelSpec | None:
         return self._by_id.get(model_id)
 
-    @property
-    def smallest_context_window(self) -> int:
-        return min(m.context_window for m in self._ordered)
-
 
 def _spec(entry: _ModelEntry) -> ModelSpec:
     return ModelSpec(

@@ -1,5 +1,8 @@
-"""Domain errors. Each carries the HTTP status and the numeric/symbolic code of the contract's
-enriched error object (`{"error": {"code", "name", "message"}}`, spec §4.5, §8.3)."""
+"""Domain errors: the one catalogue of Emmaus' error codes. Each carries the HTTP status and the
+numeric/symbolic code of the contract's enriched error object (`{"error": {"code", "name",
+"message"}}`, spec §4.5, §8.3). Codes by range: 1001-1099 requests and routing, 1101-1199
+conversations, 1301-1399 the content library, 2000-2099 models and replies. Auth and rate-limit
+errors have the contract's other shape (`{"error", "code"}`) and live in `emmaus.auth.errors`."""
 
 from __future__ import annotations
 
@@ -74,3 +77,70 @@ class ProviderStreamBroken(ProviderError):
     """The upstream stream ended without a finish_reason or sent a chunk we cannot read."""
 
     status, code, name = 502, 2005, "PROVIDER_STREAM_BROKEN"
+
+
+class EmptyMessages(InvalidRequest):
+    status, code, name = 400, 1006, "EMPTY_MESSAGES"
+
+
+# -- conversations ---------------------------------------------------------------------------
+
+
+class ChatNotFound(EmmausError):
+    """No such chat for this client. Another client's chat is reported the same way (404)."""
+
+    status, code, name = 404, 1101, "CHAT_NOT_FOUND"
+
+
+class MessageNotFound(EmmausError):
+    status, code, name = 404, 1102, "MESSAGE_NOT_FOUND"
+
+
+class InvalidChatOperation(InvalidRequest):
+    code, name = 1103, "INVALID_CHAT_OPERATION"
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    """The key was used before for a different request."""
+
+    code, name = 1104, "IDEMPOTENCY_KEY_REUSED"
+
+
+class IdempotencyInProgress(EmmausError):
+    """The first request with this key is still being answered (by another instance)."""
+
+    status, code, name, retryable = 409, 1105, "IDEMPOTENCY_IN_PROGRESS", True
+
+
+# -- the content library -----------------------------------------------------------------------
+
+
+class UnsupportedDocument(InvalidRequest):
+    code, name = 1301, "UNSUPPORTED_DOCUMENT"
+
+
+class EmptyDocument(InvalidRequest):
+    code, name = 1302, "EMPTY_DOCUMENT"
+
+
+class GroundingUnavailable(EmmausError):
+    status, code, name = 503, 1303, "GROUNDING_UNAVAILABLE"
+
+
+class DocumentNotFound(EmmausError):
+    status, code, name = 404, 1304, "DOCUMENT_NOT_FOUND"
+
+
+# -- replies that ended without the model failing (stored on the reply, never raised) ----------
+
+
+class ReplyAbandoned(EmmausError):
+    """The server stopped before the reply was finished."""
+
+    code, name, retryable = 2006, "REPLY_ABANDONED", True
+
+
+class ClientDisconnected(EmmausError):
+    """The client went away before the reply was finished."""
+
+    status, code, name, retryable = 499, 2007, "CLIENT_DISCONNECTED", True

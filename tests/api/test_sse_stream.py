@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.requests import ClientDisconnect
 
-from emmaus.api.sse_stream import CoalescingStreamingResponse
+from emmaus.api.common.sse import CoalescingStreamingResponse
 
 SCOPE = {"type": "http", "asgi": {"spec_version": "2.4"}, "method": "GET"}
 

@@ -40,7 +40,7 @@ def server(
 def test_turns_hit_the_cache_and_deletes_invalidate(
     server: V1Server, upstream: UpstreamHandle
 ) -> None:
-    cache = server.app.state.chat.manager.cache
+    cache = server.app.state.system.chat.manager.cache
     assert cache is not None
     with server.client() as http:
         first = http.post("/ai/v1/message", json={"query": "one", **QUIET}).json()

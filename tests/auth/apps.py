@@ -11,10 +11,10 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import StreamingResponse
 
+from emmaus.api import auth as auth_api
 from emmaus.auth import (
     AuthContext,
     AuthRuntime,
-    install_auth,
     require_admin,
     require_api_access,
     usage_hook,
@@ -36,7 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
             await auth.aclose()
 
     app = FastAPI(lifespan=lifespan)
-    install_auth(app)
+    auth_api.install(app)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

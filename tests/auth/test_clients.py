@@ -101,3 +101,20 @@ async def test_bootstrap_creates_one_admin_client_once(database: Database, tmp_p
         assert await repo.authenticate(client_id, secret) is not None
     finally:
         repo.close()
+
+
+async def test_hash_is_upgraded_when_the_argon2_settings_change(database: Database) -> None:
+    weak = ClientRepository(database, SecretHasher(time_cost=1, concurrency=1), cache_ttl=60)
+    client, secret = await weak.create("app")
+    weak.close()
+    repo = ClientRepository(database, SecretHasher(time_cost=3, concurrency=1), cache_ttl=60)
+    try:
+        assert repo.hasher.needs_rehash(client.secret_hash)
+        upgraded = await repo.authenticate(client.id, secret)
+        assert upgraded is not None and upgraded.secret_hash != client.secret_hash
+        assert not repo.hasher.needs_rehash(upgraded.secret_hash)
+        stored = await repo.get(client.id)
+        assert stored is not None and stored.secret_hash == upgraded.secret_hash
+        assert await repo.authenticate(client.id, secret) is not None  # still the same secret
+    finally:
+        repo.close()

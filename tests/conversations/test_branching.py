@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from emmaus.conversations.errors import InvalidChatOperation, MessageNotFound
 from emmaus.conversations.manager import ConversationManager
 from emmaus.conversations.schema import COMPLETE
 from emmaus.conversations.types import NewMessage, ReplyUpdate, Turn
+from emmaus.errors import InvalidChatOperation, MessageNotFound
 from emmaus.store import Database
 
 ALICE, BOB = "alice", "bob"  # replaced per test by conftest.fresh_clients

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from emmaus.conversations.errors import InvalidChatOperation
 from emmaus.conversations.gloo_import import from_v1_history, import_v1_history
 from emmaus.conversations.manager import ConversationManager
 from emmaus.conversations.schema import COMPLETE, FAILED
 from emmaus.conversations.types import NewMessage, Turn
+from emmaus.errors import InvalidChatOperation
 from emmaus.store import Database
 
 ALICE, BOB = "alice", "bob"  # replaced per test by conftest.fresh_clients

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from emmaus.conversations.errors import ChatNotFound, InvalidChatOperation
 from emmaus.conversations.manager import ConversationManager
 from emmaus.conversations.schema import COMPLETE, FAILED, PENDING
 from emmaus.conversations.types import NewMessage, Replay, ReplyUpdate, Turn
+from emmaus.errors import ChatNotFound, InvalidChatOperation
 from emmaus.store import Database
 
 ALICE, BOB = "alice", "bob"  # replaced per test by conftest.fresh_clients

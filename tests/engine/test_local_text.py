@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emmaus.engine.providers.local_text import MarkerScanner, Utf8Pieces
+from emmaus.engine.providers.local.text import MarkerScanner, Utf8Pieces
 
 
 def feed_all(scanner: MarkerScanner, pieces: list[str]) -> str:

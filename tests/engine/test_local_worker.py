@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from emmaus.engine.providers.local_worker import ModelWorker
+from emmaus.engine.providers.local.worker import ModelWorker
 from emmaus.errors import ProviderOverloaded, ProviderUnavailable
 
 

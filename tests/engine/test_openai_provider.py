@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from emmaus.config import Settings
-from emmaus.engine.providers.openai_compat import OpenAIProvider
+from emmaus.engine.providers.openai_compat.provider import OpenAIProvider
 from emmaus.engine.types import (
     FunctionChoice,
     GenerationParams,

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from emmaus.config import Settings
-from emmaus.engine.providers.openai_compat import OpenAIProvider
+from emmaus.engine.providers.openai_compat.provider import OpenAIProvider
 from emmaus.engine.types import GenerationParams, Message, StreamDelta
 from emmaus.errors import (
     ProviderError,

@@ -7,9 +7,9 @@ import email.utils
 
 import pytest
 
-from emmaus.engine.providers import openai_wire as wire
-from emmaus.engine.providers.openai_stream import StreamReader
-from emmaus.engine.providers.sse import SSEDecoder
+from emmaus.engine.providers.openai_compat import wire
+from emmaus.engine.providers.openai_compat.sse import SSEDecoder
+from emmaus.engine.providers.openai_compat.stream import StreamReader
 from emmaus.engine.providers.token_estimate import estimate_tokens
 from emmaus.engine.types import Message
 from emmaus.errors import ProviderStreamBroken

@@ -6,8 +6,9 @@ import itertools
 
 import pytest
 
+from emmaus.errors import UnsupportedDocument
 from emmaus.grounding.chunking import chunk_text
-from emmaus.grounding.extract import UnsupportedDocument, extract, kind_of
+from emmaus.grounding.extract import extract, kind_of
 from tests.grounding.documents import BIKE_HTML, BREAD, GARDEN, STARS, pdf_bytes
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emmaus.services.chat_extras import extras_schema, parse_extras, title_from_query
+from emmaus.services.chats.extras import extras_schema, parse_extras, title_from_query
 
 
 def test_schema_asks_for_three_suggestions_and_a_title_when_wanted() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emmaus.services.chat_text import StreamCap, cap_text, limit_instruction
+from emmaus.services.chats.text import StreamCap, cap_text, limit_instruction
 
 TEXT = "First sentence here. Second one is a bit longer! Is this the third? Yes."
 

@@ -1,4 +1,5 @@
-"""The FastAPI application: wiring only. Routes live in `serving_*` modules, logic in services."""
+"""The FastAPI application: wiring only. Each endpoint family is a folder of `emmaus.api` (its
+routes, wire schemas and serving code); logic lives in `emmaus.services`."""
 
 from __future__ import annotations
 
@@ -8,25 +9,19 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from emmaus import __version__
-from emmaus.api import (
-    serving_chat,
-    serving_completions,
-    serving_grounded,
-    serving_library,
-    serving_models,
-)
-from emmaus.api.body_limit import BodySizeLimit
-from emmaus.api.errors import install_error_handlers
-from emmaus.api.openapi_errors import document_errors
-from emmaus.auth import AuthRuntime, install_auth, require_api_access, usage_hook
+from emmaus.api import auth as auth_api
+from emmaus.api.chats import routes as chats
+from emmaus.api.common.body_limit import BodySizeLimit
+from emmaus.api.common.errors import install_error_handlers
+from emmaus.api.common.openapi import document_errors
+from emmaus.api.completions import routes as completions
+from emmaus.api.grounded import routes as grounded
+from emmaus.api.library import routes as library
+from emmaus.api.models import routes as models
+from emmaus.auth import require_api_access, usage_hook
 from emmaus.catalog import Catalog, load_catalog
 from emmaus.config import Settings, get_settings
-from emmaus.engine.providers import build_providers
-from emmaus.engine.router import Router
-from emmaus.grounding import Library, Retriever
-from emmaus.services.chat_setup import start_chat_service, stop_chat_service
-from emmaus.services.completions import CompletionService
-from emmaus.store import Database, upgrade_database
+from emmaus.system import System
 
 
 def create_app(settings: Settings | None = None, *, catalog: Catalog | None = None) -> FastAPI:
@@ -35,46 +30,20 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Storage and auth (issue 3): one Database per process, migrated at start; clients,
-        # tokens and rate limits in app.state.auth; tokens per minute charged by usage_hook.
-        db = Database.from_settings(settings)
-        if settings.auto_migrate:
-            await upgrade_database(db)
-        app.state.db = db
-        # Grounding (issue 5): the content library and its index, loaded lazily per publisher;
-        # serves grounded v2 answers and v1 `sources`. A test may preset app.state.embedder.
-        app.state.retriever = Retriever(Library(db, getattr(app.state, "embedder", None)))
-        auth = AuthRuntime(settings, db)
-        await auth.start()
-        app.state.auth = auth
-        app.state.usage_hook = usage_hook
-        providers = build_providers(settings, catalog)
-        app.state.providers = providers
-        app.state.completions = CompletionService(Router(catalog), providers)
-        local = providers.get("local")
-        if local is not None:  # load embedded models now, not on the first request
-            for spec in catalog:
-                if spec.provider == "local":
-                    await local.warm_up(spec)  # type: ignore[attr-defined]
-        # Stateful chats (issue 4): the v1 API on the engine and the database. A test or host
-        # may preset app.state.chat_settings; sources come from the retriever when there is one.
-        app.state.chat = await start_chat_service(
-            settings=settings,
-            db=db,
-            completions=app.state.completions,
-            providers=providers,
-            catalog=catalog,
-            sources=getattr(app.state, "retriever", None),
+        # A test or host may preset app.state.embedder and app.state.chat_settings.
+        system = await System.start(
+            settings,
+            catalog,
+            embedder=getattr(app.state, "embedder", None),
             chat_settings=getattr(app.state, "chat_settings", None),
         )
+        app.state.system = system
+        app.state.auth = system.auth  # the auth dependency's own handle (it also runs alone)
+        app.state.usage_hook = usage_hook  # tokens per minute, charged after each completion
         try:
             yield
         finally:
-            await stop_chat_service(app.state.chat)  # lets running turns store their replies
-            for provider in providers.values():
-                await provider.aclose()
-            await auth.aclose()
-            await db.aclose()
+            await system.aclose()
 
     app = FastAPI(
         title="Emmaus",
@@ -90,23 +59,19 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         max_bytes=settings.max_request_bytes,
         larger={"/ai/v2/library/": settings.max_upload_bytes},
     )
-    install_auth(app)  # POST /oauth2/token, {"error","code"} auth errors, x-ratelimit-* headers
+    auth_api.install(app)  # POST /oauth2/token, {"error","code"} auth errors, x-ratelimit-* headers
     api_access = [Depends(require_api_access)]  # every /ai/** route: bearer token + rate limit
 
-    app.include_router(serving_models.public_router, prefix="/platform/v2", tags=["catalog"])
+    app.include_router(models.public_router, prefix="/platform/v2", tags=["catalog"])
+    app.include_router(models.router, prefix="/ai/v2", tags=["catalog"], dependencies=api_access)
     app.include_router(
-        serving_models.router, prefix="/ai/v2", tags=["catalog"], dependencies=api_access
+        completions.router, prefix="/ai/v2", tags=["completions"], dependencies=api_access
     )
+    app.include_router(grounded.router, prefix="/ai/v2", tags=["grounded"], dependencies=api_access)
     app.include_router(
-        serving_completions.router, prefix="/ai/v2", tags=["completions"], dependencies=api_access
+        library.router, prefix="/ai/v2/library", tags=["library"], dependencies=api_access
     )
-    app.include_router(
-        serving_grounded.router, prefix="/ai/v2", tags=["grounded"], dependencies=api_access
-    )
-    app.include_router(
-        serving_library.router, prefix="/ai/v2/library", tags=["library"], dependencies=api_access
-    )
-    app.include_router(serving_chat.router, prefix="/ai/v1", tags=["chat"], dependencies=api_access)
+    app.include_router(chats.router, prefix="/ai/v1", tags=["chat"], dependencies=api_access)
 
     @app.get("/health", tags=["health"], summary="Liveness")
     async def health() -> dict[str, str]:

@@ -19,7 +19,7 @@ from emmaus.auth.errors import AuthError
 from emmaus.auth.ratelimit import MemoryRateLimiter, RateLimitDecision, RateLimiter
 from emmaus.auth.runtime import AuthRuntime, build_limiter
 from emmaus.auth.tokens import TokenService
-from emmaus.auth.wiring import install_auth, usage_hook
+from emmaus.auth.wiring import usage_hook
 
 __all__ = [
     "KNOWN_SCOPES",
@@ -38,7 +38,6 @@ __all__ = [
     "bootstrap",
     "build_limiter",
     "ensure_bootstrap_client",
-    "install_auth",
     "require_admin",
     "require_api_access",
     "require_scope",

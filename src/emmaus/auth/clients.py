@@ -226,11 +226,21 @@ class ClientRepository:
             ok = True
         else:
             ok = await self.hasher.averify(stored, secret)
-            if ok and client is not None:
+            if ok and client is not None and client.active:
+                if self.hasher.needs_rehash(client.secret_hash):
+                    client = await self._rehash(client.id, secret)  # argon2 settings changed
                 self._verified.remember(client.id, client.secret_hash, secret)
         if not ok or client is None or not client.active:
             return None
         return client
+
+    async def _rehash(self, client_id: str, secret: str) -> Client:
+        secret_hash = await self.hasher.ahash(secret)
+
+        def change(row: ClientRow) -> None:
+            row.secret_hash = secret_hash
+
+        return await self._update(client_id, change)
 
     def close(self) -> None:
         self.hasher.close()

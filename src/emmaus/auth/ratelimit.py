@@ -162,8 +162,9 @@ class MemoryRateLimiter:
             tpm=tpm,
             count=len(requests),
             used=used,
-            reset_requests=requests[-1] + self.window - now if requests else 0.0,
-            reset_tokens=tokens[-1][0] + self.window - now if tokens else 0.0,
+            # window - age, not stamp + window - now: the latter rounds 60.0 up to 61 at times.
+            reset_requests=self.window - (now - requests[-1]) if requests else 0.0,
+            reset_tokens=self.window - (now - tokens[-1][0]) if tokens else 0.0,
             retry_after=retry_after,
             exceeded=exceeded,
         )

@@ -1,31 +1,16 @@
-"""`install_auth(app)`: the token route, the error rendering and the rate-limit headers.
+"""`usage_hook`: how a finished completion's tokens reach the calling client's limits.
 
 The app's lifespan owns the runtime:
 
 ```python
-auth = AuthRuntime(settings, db)
-await auth.start()
-app.state.auth = auth
-app.state.usage_hook = usage_hook   # tokens per minute: charged after each completion
-...
-await auth.aclose()
+app.state.auth = auth              # an AuthRuntime, started
+app.state.usage_hook = usage_hook  # tokens per minute: charged after each completion
 ```
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-
-from emmaus.auth.errors import AuthError, auth_error_handler
-from emmaus.auth.middleware import RateLimitHeaders
-from emmaus.auth.router import router
-
-
-def install_auth(app: FastAPI) -> None:
-    """Call once while building the app (before it starts)."""
-    app.add_exception_handler(AuthError, auth_error_handler)
-    app.add_middleware(RateLimitHeaders)
-    app.include_router(router)
+from fastapi import Request
 
 
 def usage_hook(request: Request, usage: object) -> None:

@@ -10,13 +10,6 @@ await manager.finish_reply(turn.reply, ReplyUpdate("Hello!", COMPLETE, token_cou
 
 from emmaus.conversations.cache import ContextCache
 from emmaus.conversations.context import ContextBuilder, SystemPart
-from emmaus.conversations.errors import (
-    ChatNotFound,
-    IdempotencyInProgress,
-    IdempotencyKeyReused,
-    InvalidChatOperation,
-    MessageNotFound,
-)
 from emmaus.conversations.manager import ConversationManager
 from emmaus.conversations.schema import COMPLETE, FAILED, PARTIAL, PENDING
 from emmaus.conversations.settings import ChatSettings
@@ -31,6 +24,13 @@ from emmaus.conversations.types import (
     StoredMessage,
     Summary,
     Turn,
+)
+from emmaus.errors import (
+    ChatNotFound,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    InvalidChatOperation,
+    MessageNotFound,
 )
 
 __all__ = [

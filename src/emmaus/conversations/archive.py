@@ -10,7 +10,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emmaus.conversations.errors import InvalidChatOperation
 from emmaus.conversations.ids import MESSAGE, SUMMARY, new_id
 from emmaus.conversations.rows import (
     STALE_ERROR,
@@ -23,6 +22,7 @@ from emmaus.conversations.rows import (
 )
 from emmaus.conversations.schema import FAILED, PENDING, MessageRow, SummaryRow
 from emmaus.conversations.types import Chat, NewMessage, StoredMessage, Summary
+from emmaus.errors import InvalidChatOperation
 from emmaus.store import Database, utcnow
 
 _IMPORT_BATCH = 1000

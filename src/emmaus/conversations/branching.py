@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, or_, select, update
 
-from emmaus.conversations.errors import InvalidChatOperation, MessageNotFound
 from emmaus.conversations.ids import MESSAGE, QUERY, new_id
 from emmaus.conversations.rows import chat_of, locked_chat, message_of, new_row
 from emmaus.conversations.schema import (
@@ -18,6 +17,7 @@ from emmaus.conversations.schema import (
     SummaryRow,
 )
 from emmaus.conversations.types import NewMessage, Turn
+from emmaus.errors import InvalidChatOperation, MessageNotFound
 from emmaus.store import Database, utcnow
 
 if TYPE_CHECKING:

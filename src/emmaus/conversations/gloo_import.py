@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from emmaus.conversations.errors import InvalidChatOperation
 from emmaus.conversations.ids import parse_v1_timestamp
 from emmaus.conversations.manager import ConversationManager
 from emmaus.conversations.schema import COMPLETE, FAILED, PARTIAL
 from emmaus.conversations.types import Chat, NewMessage
+from emmaus.errors import InvalidChatOperation
 
 
 @dataclass(slots=True)

@@ -1,5 +1,5 @@
-"""Identifiers and timestamps in the v1 contract's spelling: a type letter plus a UUID4
-(`c…` chat, `q…` query, `m…` message, `u…` user, `s…` summary) and naive ISO-8601 UTC times."""
+"""Identifiers of the store: a type letter plus a UUID4 (`c…` chat, `q…` query, `m…` message,
+`u…` user, `s…` summary), the spelling of the v1 contract, so imported ids are kept as they are."""
 
 from __future__ import annotations
 
@@ -23,15 +23,9 @@ def user_id_for(client_id: str) -> str:
     return f"{USER}{uuid.UUID(bytes=derived.bytes, version=4)}"
 
 
-def v1_timestamp(moment: datetime) -> str:
-    """`2025-07-14T18:29:42.060759`: UTC, microseconds, no zone suffix (spec §8.5)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.isoformat(timespec="microseconds")
-
-
 def parse_v1_timestamp(text: str) -> datetime:
-    """The inverse of `v1_timestamp`; a zone suffix, when present, is honoured."""
+    """A v1 export's naive ISO-8601 UTC time (spec §8.5); a zone suffix, when present, is
+    honoured. The API writes them (`emmaus.api.chats.protocol.v1_timestamp`)."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)

@@ -4,41 +4,40 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emmaus.conversations.errors import ChatNotFound
 from emmaus.conversations.ids import CHAT, new_id, user_id_for
 from emmaus.conversations.schema import FAILED, PENDING, ChatRow, MessageRow, SummaryRow
 from emmaus.conversations.types import Chat, NewMessage, StoredMessage, Summary
+from emmaus.errors import ChatNotFound, ReplyAbandoned
 from emmaus.store import Database, utcnow
 
-STALE_ERROR = {
-    "code": 2006,
-    "name": "REPLY_ABANDONED",
-    "message": "the server stopped before this reply was finished",
-    "retryable": True,
-}
+STALE_ERROR = ReplyAbandoned("the server stopped before this reply was finished").to_dict()
+
+
+def _names(kind: type, *, besides: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind) if f.name not in besides)
+
+
+def _copied(source: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The attributes `names` of a row (or domain object), for building the other side: one
+    mapper for every row type instead of a hand-written field list each."""
+    return {name: getattr(source, name) for name in names}
+
+
+_CHAT_FIELDS = _names(Chat, besides=("pin", "branched"))
+_MESSAGE_FIELDS = _names(StoredMessage, besides=("status", "error"))
+_SUMMARY_FIELDS = _names(Summary)
+_NEW_ROW_FIELDS = _names(NewMessage, besides=("created_at", "id"))
 
 
 def chat_of(row: ChatRow) -> Chat:
-    return Chat(
-        id=row.id,
-        client_id=row.client_id,
-        user_id=row.user_id,
-        title=row.title,
-        summary=row.summary,
-        pin=bool(row.pin),
-        tradition=row.tradition,
-        head_message_id=row.head_message_id,
-        last_seq=row.last_seq,
-        branched=bool(row.branched),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return Chat(**_copied(row, _CHAT_FIELDS), pin=bool(row.pin), branched=bool(row.branched))
 
 
 def message_of(row: MessageRow, stale_before: datetime | None = None) -> StoredMessage:
@@ -46,49 +45,11 @@ def message_of(row: MessageRow, stale_before: datetime | None = None) -> StoredM
     if status == PENDING and stale_before is not None and row.created_at < stale_before:
         # Its server died mid-turn (nothing else leaves a placeholder this old): report it failed.
         status, error = FAILED, STALE_ERROR
-    return StoredMessage(
-        id=row.id,
-        chat_id=row.chat_id,
-        seq=row.seq,
-        parent_id=row.parent_id,
-        query_id=row.query_id,
-        role=row.role,
-        content=row.content,
-        token_count=row.token_count,
-        status=status,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        model=row.model,
-        provider=row.provider,
-        routing_mechanism=row.routing_mechanism,
-        routing_tier=row.routing_tier,
-        routing_confidence=row.routing_confidence,
-        prompt_tokens=row.prompt_tokens,
-        completion_tokens=row.completion_tokens,
-        finish_reason=row.finish_reason,
-        tool_calls=row.tool_calls,
-        tool_call_id=row.tool_call_id,
-        sources=row.sources,
-        suggestions=row.suggestions,
-        meta=row.meta,
-        error=error,
-    )
+    return StoredMessage(**_copied(row, _MESSAGE_FIELDS), status=status, error=error)
 
 
 def summary_of(row: SummaryRow) -> Summary:
-    return Summary(
-        id=row.id,
-        chat_id=row.chat_id,
-        from_seq=row.from_seq,
-        to_seq=row.to_seq,
-        first_message_id=row.first_message_id,
-        last_message_id=row.last_message_id,
-        message_count=row.message_count,
-        content=row.content,
-        token_count=row.token_count,
-        model=row.model,
-        created_at=row.created_at,
-    )
+    return Summary(**_copied(row, _SUMMARY_FIELDS))
 
 
 def new_row(
@@ -102,22 +63,11 @@ def new_row(
 ) -> MessageRow:
     created = message.created_at or now
     return MessageRow(
+        **_copied(message, _NEW_ROW_FIELDS),
         id=message_id,
         chat_id=chat_id,
         seq=seq,
         parent_id=parent_id,
-        query_id=message.query_id,
-        role=message.role,
-        content=message.content,
-        token_count=message.token_count,
-        status=message.status,
-        model=message.model,
-        provider=message.provider,
-        tool_calls=message.tool_calls,
-        tool_call_id=message.tool_call_id,
-        sources=message.sources,
-        suggestions=message.suggestions,
-        meta=message.meta,
         created_at=created,
         updated_at=created,
     )
@@ -160,27 +110,14 @@ LEAN_COLUMNS = (
     _M.tool_calls,
     _M.tool_call_id,
 )
+_LEAN_FIELDS = tuple(column.name for column in LEAN_COLUMNS)
 # Lean rows carry no timestamps (parsing them is most of a row's cost on SQLite).
 NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def lean_message(row: Any) -> StoredMessage:
     """A `StoredMessage` from a row of `LEAN_COLUMNS`: metadata left empty, times `NO_TIME`."""
-    return StoredMessage(
-        id=row.id,
-        chat_id=row.chat_id,
-        seq=row.seq,
-        parent_id=row.parent_id,
-        query_id=row.query_id,
-        role=row.role,
-        content=row.content,
-        token_count=row.token_count,
-        status=row.status,
-        created_at=NO_TIME,
-        updated_at=NO_TIME,
-        tool_calls=row.tool_calls,
-        tool_call_id=row.tool_call_id,
-    )
+    return StoredMessage(**_copied(row, _LEAN_FIELDS), created_at=NO_TIME, updated_at=NO_TIME)
 
 
 def branch_walk(chat_id: str, start_id: str, limit: int, *, lean: bool = False) -> Select[Any]:

@@ -4,12 +4,20 @@ merged with (never replacing) the caller's own system message."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, get_args
 
 from emmaus.engine.types import Message
+from emmaus.errors import InvalidRequest
 
 Tradition = Literal["evangelical", "catholic", "mainline", "not_faith_specific"]
-TRADITIONS: tuple[str, ...] = ("evangelical", "catholic", "mainline", "not_faith_specific")
+TRADITIONS: tuple[str, ...] = get_args(Tradition)
+
+
+def check_tradition(tradition: str | None) -> None:
+    """For callers that skip the wire schema (the v1 service, the CLI): the same rule."""
+    if tradition is not None and tradition not in TRADITIONS:
+        raise InvalidRequest(f"tradition must be one of {list(TRADITIONS)}")
+
 
 _BASE = (
     "You are Emmaus, a helpful, honest and kind assistant. Answer clearly and truthfully; "

@@ -14,7 +14,7 @@ from pathlib import PurePath
 
 from bs4 import BeautifulSoup
 
-from emmaus.errors import InvalidRequest
+from emmaus.errors import UnsupportedDocument
 
 TEXT_TYPES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown"}
 HTML_TYPES = {".html": "html", ".htm": "html", ".xhtml": "html"}
@@ -30,10 +30,6 @@ _MIME = {
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg", "head", "nav", "footer")
 _BLANKS = re.compile(r"\n{3,}")
 _MAX_TITLE = 300
-
-
-class UnsupportedDocument(InvalidRequest):
-    code, name = 1301, "UNSUPPORTED_DOCUMENT"
 
 
 @dataclass(frozen=True, slots=True)

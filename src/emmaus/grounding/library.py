@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emmaus.errors import InvalidRequest
+from emmaus.errors import EmptyDocument, InvalidRequest
 from emmaus.grounding.chunking import chunk_text
 from emmaus.grounding.embedder import Embedder
 from emmaus.grounding.extract import Extracted, extract
@@ -26,10 +26,6 @@ from emmaus.grounding.schema import SHARED, ChunkRow, DocumentRow, PublisherRow
 from emmaus.store import Database, utcnow
 
 MAX_NAME = 200
-
-
-class EmptyDocument(InvalidRequest):
-    code, name = 1302, "EMPTY_DOCUMENT"
 
 
 def _scope(owner: str | None) -> str:
@@ -206,13 +202,6 @@ class Library:
             await s.execute(delete(DocumentRow).where(DocumentRow.id == row.id))
             await self._bump(s, row.publisher_id)
         return True
-
-    async def sources_in(self, publisher_id: int) -> set[str]:
-        async with self.db.session() as s:
-            result = await s.execute(
-                select(DocumentRow.source).where(DocumentRow.publisher_id == publisher_id)
-            )
-            return set(result.scalars())
 
 
 __all__ = ["EmptyDocument", "Library"]

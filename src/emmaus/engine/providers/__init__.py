@@ -11,11 +11,11 @@ def build_providers(settings: Settings, catalog: Catalog) -> dict[str, Provider]
     kinds = {spec.provider for spec in catalog}
     providers: dict[str, Provider] = {}
     if "local" in kinds:
-        from emmaus.engine.providers.local import LocalProvider
+        from emmaus.engine.providers.local.provider import LocalProvider
 
         providers["local"] = LocalProvider(settings)
     if "openai" in kinds:
-        from emmaus.engine.providers.openai_compat import OpenAIProvider
+        from emmaus.engine.providers.openai_compat.provider import OpenAIProvider
 
         providers["openai"] = OpenAIProvider(settings)
     return providers

@@ -1,0 +1,259 @@
+"""The v1 Chat & Message API (`/ai/v1/...`): Gloo's deprecated stateful endpoints, served by
+ChatService on the v2 engine and the operator's own database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi.responses import Response
+
+from emmaus.api.chats import protocol as v1
+from emmaus.api.common.errors import json_response
+from emmaus.api.common.model_calls import (
+    CLIENT_CLOSED_REQUEST,
+    ClientGone,
+    record_usage,
+    sse_response,
+    until_disconnect,
+)
+from emmaus.api.common.schemas import error_responses
+from emmaus.api.common.state import system_of
+from emmaus.auth.dependencies import AuthContext, require_api_access
+from emmaus.errors import InvalidChatOperation
+from emmaus.services.chats.service import ChatService
+from emmaus.services.chats.types import SendOptions, TextDelta, TurnResult
+
+router = APIRouter()
+
+Auth = Annotated[AuthContext, Depends(require_api_access)]
+# Query-string flags arrive as text: ranged ints validate "0"/"1" where Literal[0, 1] would not.
+Flag = Annotated[int | None, Query(ge=0, le=1)]
+SourcesFlag = Annotated[int | None, Query(ge=0, le=2, description="0 off, 1 auto, 2 always")]
+_ERRORS = error_responses(
+    {
+        404: "No such chat or message for this client",
+        408: "The model did not answer in time (the user turn is stored)",
+        409: "The first request with this Idempotency-Key is still running",
+        422: "Invalid request",
+        502: "The model failed (the user turn is stored; see error.query_id)",
+        503: "The model is overloaded or unavailable (the user turn is stored)",
+    }
+)
+
+
+def chat_service(request: Request) -> ChatService:
+    return system_of(request).chat
+
+
+Service = Annotated[ChatService, Depends(chat_service)]
+
+
+_IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="A retry with the same key returns the first result and writes nothing",
+    ),
+]
+_ChatIdQuery = Annotated[
+    str | None, Query(pattern=v1.NO_NUL, description="Chat to continue (or in the body)")
+]
+_Id = Annotated[str, Query(pattern=v1.NO_NUL, max_length=200)]
+_OptionalId = Annotated[str | None, Query(pattern=v1.NO_NUL, max_length=200)]
+
+
+def _options(
+    body: v1.MessageRequest,
+    chat_id: _ChatIdQuery = None,
+    intent: Flag = None,
+    enable_sources: SourcesFlag = None,
+    enable_suggestions: Flag = None,
+    idempotency_key: _IdempotencyKey = None,
+) -> SendOptions:
+    """The send options from the body and the query string (the query string wins), as a
+    dependency shared by both message routes."""
+
+    def pick(query_value: Any, body_value: Any) -> Any:
+        return query_value if query_value is not None else body_value
+
+    return SendOptions(
+        query=body.query,
+        chat_id=pick(chat_id or None, body.chat_id or None),
+        character_limit=body.character_limit or None,
+        sources_limit=body.sources_limit,
+        stream=body.stream,
+        publishers=[p for p in body.publishers if p],
+        enable_suggestions=pick(enable_suggestions, body.enable_suggestions),
+        enable_sources=pick(enable_sources, body.enable_sources),
+        intent=pick(intent, body.intent),
+        tradition=body.tradition,
+        idempotency_key=(idempotency_key or "").strip() or None,
+    )
+
+
+Options = Annotated[SendOptions, Depends(_options)]
+
+
+def _sse(body: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps(body) + b"\n\n"
+
+
+async def _events(
+    events: AsyncIterator[TextDelta | TurnResult],
+    request: Request,
+    shape: Callable[[TurnResult], dict[str, Any]],
+) -> AsyncIterator[bytes]:
+    """`data: {"message": "<delta>"}` events, one final event with the whole v1 object (plus an
+    `error` object when the model failed mid-way), then `data: [DONE]` (design.md)."""
+    try:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                yield _sse({"message": event.text})
+                continue
+            body = shape(event)
+            if not event.success and event.error:
+                body["error"] = {k: v for k, v in event.error.items() if k != "status"}
+            if event.usage is not None:
+                record_usage(request, event.usage)
+            yield _sse(body)
+            yield b"data: [DONE]\n\n"
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+
+
+async def _send(
+    request: Request,
+    service: ChatService,
+    client_id: str,
+    options: SendOptions,
+    shape: Callable[[TurnResult], dict[str, Any]],
+) -> Response:
+    if options.stream:
+        try:  # a caller who leaves before the first token stops the model too
+            events = await until_disconnect(request, service.send_stream(client_id, options))
+        except ClientGone:
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        return sse_response(_events(events, request, shape))
+    try:
+        result = await until_disconnect(request, service.send(client_id, options))
+    except ClientGone:
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    if result.usage is not None:
+        record_usage(request, result.usage)
+    return json_response(shape(result))
+
+
+@router.post(
+    "/message",
+    response_model=v1.MessageResponse,
+    responses=_ERRORS,
+    summary="Send a message (a new chat when chat_id is absent); JSON or SSE",
+)
+async def post_message(
+    request: Request, auth: Auth, service: Service, options: Options
+) -> Response:
+    return await _send(request, service, auth.client_id, options, v1.message_response)
+
+
+@router.post(
+    "/message/kallm",
+    response_model=v1.KallmResponse,
+    responses=_ERRORS,
+    summary="Send a message; reduced response (query_id, message_id, message, timestamp)",
+)
+async def post_message_kallm(
+    request: Request, auth: Auth, service: Service, options: Options
+) -> Response:
+    return await _send(request, service, auth.client_id, options, v1.kallm_response)
+
+
+@router.delete(
+    "/message",
+    response_model=v1.MessageDeleted,
+    responses=_ERRORS,
+    summary="Delete a message (message_id) or a whole exchange (query_id)",
+)
+async def delete_message(
+    auth: Auth, service: Service, message_id: _OptionalId = "", query_id: _OptionalId = ""
+) -> Response:
+    if not message_id and not query_id:
+        raise InvalidChatOperation("give message_id or query_id")
+    deleted = await service.delete_message(
+        auth.client_id, message_id=message_id or None, query_id=query_id or None
+    )
+    return json_response(
+        {"deleted": True, "message_id": message_id or deleted[0], "deleted_message_ids": deleted}
+    )
+
+
+@router.get(
+    "/chat", response_model=v1.ChatHistory, responses=_ERRORS, summary="Chat history and details"
+)
+async def get_chat(auth: Auth, service: Service, chat_id: _Id) -> Response:
+    chat, messages = await service.get_chat(auth.client_id, chat_id)
+    return json_response(v1.chat_history(chat, messages))
+
+
+@router.patch(
+    "/chat",
+    response_model=v1.ChatUpdated,
+    responses=_ERRORS,
+    summary="Pin/unpin, rename, or set the summary of a chat",
+)
+async def patch_chat(
+    auth: Auth,
+    service: Service,
+    chat_id: _Id,
+    chat_field: Annotated[Literal["pin", "title", "summary"], Query(max_length=7)],
+    body: Annotated[v1.ChatUpdate | None, Body()] = None,
+) -> Response:
+    value = (body or v1.ChatUpdate()).new_value
+    stored = await service.update_chat_field(auth.client_id, chat_id, chat_field, value)
+    return json_response({"chat_id": chat_id, "field": chat_field, "value": stored})
+
+
+@router.post(
+    "/chat",
+    response_model=v1.ChatHistory,
+    responses=_ERRORS,
+    summary="Create an empty chat (Emmaus extension)",
+)
+async def create_chat(
+    auth: Auth, service: Service, body: Annotated[v1.ChatCreate | None, Body()] = None
+) -> Response:
+    spec = body or v1.ChatCreate()
+    chat = await service.create_chat(auth.client_id, title=spec.title, tradition=spec.tradition)
+    return json_response(v1.chat_history(chat, []))
+
+
+@router.delete(
+    "/chat",
+    response_model=v1.ChatDeleted,
+    responses=_ERRORS,
+    summary="Delete a chat and its messages (Emmaus extension)",
+)
+async def delete_chat(auth: Auth, service: Service, chat_id: _Id) -> Response:
+    await service.delete_chat(auth.client_id, chat_id)
+    return json_response({"deleted": True, "chat_id": chat_id})
+
+
+@router.get(
+    "/chats",
+    response_model=v1.ChatList,
+    responses=_ERRORS,
+    summary="List this client's chats, newest activity first (Emmaus extension)",
+)
+async def list_chats(
+    auth: Auth,
+    service: Service,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: _OptionalId = None,
+) -> Response:
+    page = await service.list_chats(auth.client_id, limit=limit, cursor=cursor)
+    return json_response(
+        {"chats": [v1.chat_list_item(c) for c in page.chats], "next_cursor": page.next_cursor}
+    )

@@ -1,0 +1,304 @@
+"""ChatService: the v1 Chat & Message semantics on the v2 engine and the conversation store.
+
+```python
+service = ChatService(manager, completions, counter)
+result = await service.send(client_id, SendOptions(query="Who wrote Romans?"))
+async for event in await service.send_stream(client_id, SendOptions(query="...", stream=True)):
+    ...  # TextDelta pieces, then one TurnResult
+```
+
+A turn: the user message and its reply placeholder are committed first (a new chat when no
+chat_id is given); then sources, routing, context and the model call run in `TurnRun`, and the
+reply is settled as complete, partial or failed whatever happens, client disconnects included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+from emmaus.conversations.context import ContextBuilder
+from emmaus.conversations.manager import ConversationManager
+from emmaus.conversations.schema import FAILED, PENDING
+from emmaus.conversations.settings import ChatSettings
+from emmaus.conversations.tokens import TokenCounter
+from emmaus.conversations.types import Chat, ChatPage, NewMessage, Replay, StoredMessage
+from emmaus.engine.traditions import check_tradition
+from emmaus.errors import (
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    InvalidChatOperation,
+)
+from emmaus.services.chats.summaries import Summarizer
+from emmaus.services.chats.tasks import TaskKeeper
+from emmaus.services.chats.turn import OPENED, TurnKit, TurnRun
+from emmaus.services.chats.types import (
+    SendOptions,
+    SourceProvider,
+    TextDelta,
+    TurnResult,
+    turn_failure,
+    turn_result,
+)
+from emmaus.services.completions import CompletionService
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CHAT_FIELDS = ("pin", "title", "summary")
+IN_PROGRESS_RETRY_AFTER = 2.0
+CLOSE_GRACE = 10.0  # seconds running turns get to settle when the server stops
+
+
+class ChatService:
+    def __init__(
+        self,
+        manager: ConversationManager,
+        completions: CompletionService,
+        counter: TokenCounter,
+        *,
+        settings: ChatSettings | None = None,
+        sources: SourceProvider | None = None,
+    ) -> None:
+        self.manager = manager
+        self.completions = completions
+        self.counter = counter
+        self.settings = settings or ChatSettings()
+        self.sources = sources
+        self.tasks = TaskKeeper()
+        self.kit = TurnKit(
+            manager=manager,
+            completions=completions,
+            counter=counter,
+            settings=self.settings,
+            sources=sources,
+            builder=ContextBuilder(manager, cache=manager.cache),
+            summarizer=Summarizer(manager, completions, counter, self.settings),
+            tasks=self.tasks,
+        )
+        self._inflight: dict[tuple[str, str], asyncio.Future[TurnResult]] = {}
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def send(self, client_id: str, options: SendOptions) -> TurnResult:
+        """Answer one message. Raises `TurnFailed` (the user turn stays stored) when the model
+        fails, and the store's errors (`ChatNotFound`, ...) before anything is written."""
+        started = await self._begin(client_id, options)
+        if isinstance(started, TurnResult):
+            return started
+        run, future = started
+        try:
+            result = await run.run()
+        except BaseException as exc:
+            _settle_future(future, exc)
+            raise
+        _settle_future(future, result)
+        return result
+
+    async def send_stream(
+        self, client_id: str, options: SendOptions
+    ) -> AsyncIterator[TextDelta | TurnResult]:
+        """Open a streamed answer. Returns once the model's stream is open, so a failure up to
+        there is raised here (for an HTTP error); the iterator then yields `TextDelta`s and a
+        final `TurnResult` (`success` false if the model failed mid-way). Closing the iterator
+        early stops the model and stores the partial reply."""
+        started = await self._begin(client_id, options)
+        if isinstance(started, TurnResult):
+            return _replayed(started)
+        run, future = started
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        task = self.tasks.spawn(run.run(queue.put_nowait))
+        task.add_done_callback(lambda t: _settle_future(future, t))
+        try:
+            first = await _next_event(queue, task)
+        except BaseException:
+            task.cancel()  # the client left before the answer started
+            raise
+        if isinstance(first, BaseException):
+            raise first
+        return _relay(queue, task)
+
+    async def _begin(
+        self, client_id: str, options: SendOptions
+    ) -> TurnResult | tuple[TurnRun, asyncio.Future[TurnResult] | None]:
+        check_tradition(options.tradition)
+        key = options.idempotency_key
+        idempotency = (key, options.fingerprint()) if key else None
+        user = NewMessage(
+            role="user",
+            content=options.query,
+            token_count=self.counter.count(options.query),
+            meta=options.meta(),
+        )
+        started = await self.manager.start_turn(
+            client_id,
+            options.chat_id,
+            user,
+            tradition=options.tradition,
+            idempotency=idempotency,
+        )
+        if isinstance(started, Replay):
+            return await self._replay(client_id, options, started)
+        future: asyncio.Future[TurnResult] | None = None
+        if key:
+            future = asyncio.get_running_loop().create_future()
+            self._inflight[(client_id, key)] = future
+            future.add_done_callback(lambda _: self._inflight.pop((client_id, key), None))
+        return TurnRun(self.kit, client_id, options, started), future
+
+    async def _replay(self, client_id: str, options: SendOptions, seen: Replay) -> TurnResult:
+        """A retried request: the first one's result, or its error; nothing is written."""
+        if seen.fingerprint != options.fingerprint():
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used for a different request; use a new key"
+            )
+        running = self._inflight.get((client_id, options.idempotency_key or ""))
+        if running is not None:
+            try:
+                result = await asyncio.shield(running)
+            except asyncio.CancelledError:
+                if not running.cancelled():
+                    raise  # this request was cancelled, not the first one
+            else:  # the first request has just finished: its result, as it was
+                result.replayed = True
+                if result.status == FAILED:
+                    raise turn_failure(result)
+                return result
+        messages = await self.manager.query_messages(seen.chat_id, seen.query_id)
+        user = next((m for m in messages if m.role == "user"), None)
+        replies = [m for m in messages if m.role == "assistant"]
+        if user is None or not replies:
+            raise IdempotencyKeyReused("the exchange of this Idempotency-Key was deleted")
+        reply = replies[-1]
+        if reply.status == PENDING:
+            raise IdempotencyInProgress(
+                "the first request with this Idempotency-Key is still being answered",
+                retry_after=IN_PROGRESS_RETRY_AFTER,
+            )
+        result = turn_result(user, reply)
+        result.replayed = True
+        if reply.status == FAILED:
+            raise turn_failure(result)
+        return result
+
+    # -- chats ---------------------------------------------------------------------------------
+
+    async def create_chat(
+        self, client_id: str, *, title: str | None = None, tradition: str | None = None
+    ) -> Chat:
+        check_tradition(tradition)
+        return await self.manager.create_chat(client_id, title=title, tradition=tradition)
+
+    async def get_chat(self, client_id: str, chat_id: str) -> tuple[Chat, list[StoredMessage]]:
+        return await self.manager.history(client_id, chat_id)
+
+    async def list_chats(
+        self, client_id: str, *, limit: int = 20, cursor: str | None = None
+    ) -> ChatPage:
+        return await self.manager.list_chats(client_id, limit=limit, cursor=cursor)
+
+    async def update_chat_field(self, client_id: str, chat_id: str, field: str, value: Any) -> Any:
+        """PATCH /ai/v1/chat: `pin` (a boolean), `title` or `summary` (text or null)."""
+        if field == "pin":
+            pin = _as_bool(value)
+            await self.manager.update_chat(client_id, chat_id, pin=pin)
+            return pin
+        if field in ("title", "summary"):
+            if value is not None and not isinstance(value, str):
+                raise InvalidChatOperation(f"{field} must be a string or null")
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidChatOperation(f"{field} must not contain NUL characters")
+            text = value.strip() if isinstance(value, str) else None
+            if field == "title" and not text:
+                raise InvalidChatOperation("title must not be empty")
+            if field == "title":
+                await self.manager.update_chat(client_id, chat_id, title=text)
+            else:
+                await self.manager.update_chat(client_id, chat_id, summary=text or None)
+            return text or None
+        raise InvalidChatOperation(f"chat_field must be one of {list(CHAT_FIELDS)}")
+
+    async def delete_chat(self, client_id: str, chat_id: str) -> None:
+        await self.manager.delete_chat(client_id, chat_id)
+
+    async def delete_message(
+        self, client_id: str, *, message_id: str | None = None, query_id: str | None = None
+    ) -> list[str]:
+        return await self.manager.delete_messages(
+            client_id, message_id=message_id, query_id=query_id
+        )
+
+    async def aclose(self) -> None:
+        """Let running turns settle their replies (then cancel what is left)."""
+        await self.tasks.aclose(CLOSE_GRACE)
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise InvalidChatOperation("pin must be true or false")
+
+
+def _settle_future(future: asyncio.Future[TurnResult] | None, outcome: object) -> None:
+    if future is None or future.done():
+        return
+    if isinstance(outcome, asyncio.Task):
+        if outcome.cancelled():
+            future.cancel()
+            return
+        outcome = outcome.exception() or outcome.result()
+    if isinstance(outcome, TurnResult):
+        future.set_result(outcome)
+    elif isinstance(outcome, asyncio.CancelledError):
+        future.cancel()
+    elif isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+        future.exception()  # retrieved: waiters are optional
+
+
+async def _next_event(queue: asyncio.Queue[object], task: asyncio.Task[Any]) -> object:
+    """The next event, or the task's exception if it ended without sending one."""
+    getter = asyncio.ensure_future(queue.get())
+    try:
+        await asyncio.wait((getter, task), return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        getter.cancel()
+        raise
+    if getter.done():
+        return getter.result()
+    getter.cancel()
+    if not queue.empty():
+        return queue.get_nowait()
+    if task.cancelled():
+        return asyncio.CancelledError()
+    return task.exception() or RuntimeError("the turn ended without an answer")
+
+
+async def _relay(
+    queue: asyncio.Queue[object], task: asyncio.Task[Any]
+) -> AsyncIterator[TextDelta | TurnResult]:
+    try:
+        while True:
+            event = await _next_event(queue, task)
+            if event is OPENED:
+                continue
+            if isinstance(event, BaseException):
+                raise event
+            yield event  # type: ignore[misc]
+            if isinstance(event, TurnResult):
+                return
+    finally:
+        if not task.done():
+            task.cancel()  # the client left: stop the model; the turn stores what it has
+
+
+async def _replayed(result: TurnResult) -> AsyncIterator[TextDelta | TurnResult]:
+    if result.message:
+        yield TextDelta(result.message)
+    yield result

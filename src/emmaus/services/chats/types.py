@@ -1,0 +1,157 @@
+"""What ChatService takes and gives: v1 semantics on domain types (the wire shapes live in
+`emmaus.api.chats.protocol`)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import orjson
+
+from emmaus.conversations.schema import COMPLETE
+from emmaus.conversations.types import StoredMessage
+from emmaus.engine.types import Usage
+from emmaus.errors import ClientDisconnected, EmmausError
+
+
+@dataclass(slots=True)
+class SendOptions:
+    """One POST /ai/v1/message. `None` means "not given" (the server's default applies)."""
+
+    query: str
+    chat_id: str | None = None
+    character_limit: int | None = None
+    sources_limit: int | None = None
+    stream: bool = False
+    publishers: list[str] = field(default_factory=list)
+    enable_suggestions: int | None = None
+    enable_sources: int | None = None
+    intent: int | None = None
+    tradition: str | None = None
+    idempotency_key: str | None = None
+
+    def fingerprint(self) -> str:
+        """Identifies the request behind an Idempotency-Key (streaming or not is the same ask)."""
+        fields = {
+            "query": self.query,
+            "chat_id": self.chat_id,
+            "character_limit": self.character_limit,
+            "sources_limit": self.sources_limit,
+            "publishers": self.publishers,
+            "enable_suggestions": self.enable_suggestions,
+            "enable_sources": self.enable_sources,
+            "intent": self.intent,
+            "tradition": self.tradition,
+        }
+        return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+    def meta(self) -> dict[str, Any]:
+        """The request settings a v1 user turn records (history shows them)."""
+        return {
+            "character_limit": self.character_limit or 0,
+            "stream": self.stream,
+            "intent": self.intent,
+            "publishers": list(self.publishers),
+            "sources_limit": self.sources_limit,
+            "enable_sources": self.enable_sources,
+            "enable_suggestions": self.enable_suggestions,
+        }
+
+
+@dataclass(slots=True)
+class TurnResult:
+    """The v1 answer to a message (also the last event of a stream)."""
+
+    chat_id: str
+    query_id: str
+    message_id: str
+    timestamp: datetime
+    success: bool
+    message: str
+    model: str | None
+    sources: list[dict[str, Any]]
+    sources_limit: int
+    suggestions: list[str]
+    intent: int
+    status: str
+    user_message_id: str
+    error: dict[str, Any] | None = None
+    usage: Usage | None = None
+    replayed: bool = False
+
+
+@dataclass(slots=True)
+class TextDelta:
+    """A piece of the reply while it streams."""
+
+    text: str
+
+
+class SourceProvider(Protocol):
+    """Retrieval for v1 `sources` (`emmaus.grounding.Retriever` implements it)."""
+
+    async def retrieve_sources(
+        self, client_id: str | None, query: str, publishers: list[str] | None, limit: int
+    ) -> list[dict[str, Any]]: ...
+
+
+class TurnFailed(EmmausError):
+    """The reply failed; the user turn is stored. Carries the ids so the caller can find the
+    exchange (GET /ai/v1/chat) and the original error's status, code and name."""
+
+    def __init__(self, error: dict[str, Any], *, chat_id: str, query_id: str, message_id: str):
+        super().__init__(str(error.get("message") or "the reply failed"))
+        self.status = int(error.get("status") or 502)
+        self.code = int(error.get("code") or 2000)
+        self.name = str(error.get("name") or "PROVIDER_ERROR")
+        self.retryable = bool(error.get("retryable", False))
+        self.chat_id, self.query_id, self.message_id = chat_id, query_id, message_id
+
+    def to_dict(self) -> dict[str, object]:
+        body = super().to_dict()
+        body.update(chat_id=self.chat_id, query_id=self.query_id, message_id=self.message_id)
+        return body
+
+
+def stored_error(exc: EmmausError) -> dict[str, Any]:
+    return {**exc.to_dict(), "status": exc.status}
+
+
+DISCONNECTED = stored_error(
+    ClientDisconnected("the client went away before the reply was finished")
+)
+
+
+def turn_result(
+    user: StoredMessage, reply: StoredMessage, *, usage: Usage | None = None
+) -> TurnResult:
+    """The outcome of a turn as the service reports it, from its two stored messages."""
+    meta = reply.meta or {}
+    return TurnResult(
+        chat_id=reply.chat_id,
+        query_id=reply.query_id or user.query_id or "",
+        message_id=reply.id,
+        timestamp=reply.updated_at,
+        success=reply.status == COMPLETE,
+        message=reply.content,
+        model=reply.model,
+        sources=list(reply.sources or []),
+        sources_limit=int(meta.get("sources_limit") or 0),
+        suggestions=list(reply.suggestions or []),
+        intent=int(meta.get("intent") or 0),
+        status=reply.status,
+        user_message_id=user.id,
+        error=reply.error,
+        usage=usage,
+    )
+
+
+def turn_failure(result: TurnResult) -> TurnFailed:
+    return TurnFailed(
+        result.error or {},
+        chat_id=result.chat_id,
+        query_id=result.query_id,
+        message_id=result.message_id,
+    )
