@@ -15,7 +15,7 @@ import pytest
 from emmaus.conversations.settings import ChatSettings
 from emmaus.grounding import Embedder
 from emmaus.testing import UpstreamHandle, serve_upstream
-from tests.api.v1_support import V1Server, upstream_name, v1_server, v1_settings
+from tests.api.chats.v1_support import V1Server, upstream_name, v1_server, v1_settings
 
 WAITS = "slow-5000"  # tier 1: nothing for five seconds
 DRIPS = "drip-100+tokens-200"  # tier 2: a token every 100 ms for twenty seconds

@@ -17,8 +17,8 @@ import pytest
 from emmaus.conversations.manager import ConversationManager
 from emmaus.store import Database
 from emmaus.testing import UpstreamHandle, serve_upstream
-from tests.api.test_v1_crash import emmaus_process
-from tests.api.v1_support import v1_settings
+from tests.api.chats.test_v1_crash import emmaus_process
+from tests.api.chats.v1_support import v1_settings
 from tests.support.auth import create_client, fetch_token
 from tests.support.module_databases import module_database_url  # noqa: F401
 

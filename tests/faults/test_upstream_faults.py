@@ -1,8 +1,8 @@
 """What a client of Emmaus sees when the upstream model fails, through a live server, JSON and
 SSE: a rate-limited upstream is a 503 with its Retry-After, a failing one a 503, a slow one a
 408, a refused request a 422, and each carries the contract's error body. (The provider's own
-mapping and retries are in tests/engine/test_openai_provider_failures.py; streams broken
-midway in tests/api/test_streaming_v2.py.)"""
+mapping and retries are in tests/engine/providers/openai_compat/test_openai_provider_failures.py;
+streams broken midway in tests/api/completions/test_streaming_v2.py.)"""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from emmaus.grounding.library import Library
 from emmaus.grounding.retrieval import Retriever
 from emmaus.grounding.schema import ChunkRow
+from emmaus.services.chats.types import source_record
 from tests.grounding.documents import BIKE_HTML, BREAD, GARDEN, STARS, pdf_bytes
 
 
@@ -88,7 +89,8 @@ async def test_relevance_floor_and_v1_shape(library: Library, retriever: Retriev
     await library.ingest(pub, "bread.md", BREAD.encode())
     unrelated = "quarterly tax filing deadlines for corporations"
     assert await retriever.search(None, unrelated, None) == []
-    (item,) = await retriever.retrieve_sources(None, "how do I feed a sourdough starter", None, 1)
+    (found,) = await retriever.search(None, "how do I feed a sourdough starter", None, 1)
+    item = source_record(found)  # what a v1 reply stores and returns
     assert set(item) == {"item_id", "item_title", "publisher", "url", "snippet", "score"}
     assert item["item_title"] == "Baking sourdough bread"
     assert item["publisher"] == "Kitchen"

@@ -23,10 +23,9 @@ from emmaus.catalog import load_catalog
 from emmaus.config import get_settings
 from emmaus.conversations.gloo_import import import_v1_history
 from emmaus.conversations.manager import ConversationManager
-from emmaus.conversations.tokens import TokenCounter
-from emmaus.engine.providers import build_providers
 from emmaus.errors import InvalidChatOperation
 from emmaus.store import Database, upgrade_database
+from emmaus.system import Engine
 
 app = typer.Typer(help="Export v1 chats from Gloo and import them here.", no_args_is_help=True)
 
@@ -105,8 +104,7 @@ def import_(
 
     async def run() -> tuple[int, int]:
         db = Database.from_settings(settings)
-        providers = build_providers(settings, catalog)
-        counter = TokenCounter(providers, catalog)
+        engine = Engine.build(settings, catalog)  # only its token counter: no model runs
         manager = ConversationManager(db)
         imported = skipped = 0
         try:
@@ -116,7 +114,9 @@ def import_(
                 if not line.strip():
                     continue
                 try:
-                    chat = await import_v1_history(manager, client, json.loads(line), counter.count)
+                    chat = await import_v1_history(
+                        manager, client, json.loads(line), engine.counter.count
+                    )
                 except InvalidChatOperation as exc:
                     if not skip_existing:
                         raise typer.BadParameter(f"line {number}: {exc.message}") from exc
@@ -125,8 +125,7 @@ def import_(
                 imported += 1
                 typer.echo(f"{chat.id}: {chat.last_seq} messages")
         finally:
-            for provider in providers.values():
-                await provider.aclose()
+            await engine.aclose()
             await db.aclose()
         return imported, skipped
 

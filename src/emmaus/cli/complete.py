@@ -6,10 +6,10 @@ from rich.console import Console
 
 from emmaus.catalog import load_catalog
 from emmaus.config import get_settings
-from emmaus.engine.providers import build_providers
-from emmaus.engine.router import Router, RoutingRequest
+from emmaus.engine.router import RoutingRequest
 from emmaus.engine.types import GenerationParams, Message
-from emmaus.services.completions import CompletionRequest, CompletionService
+from emmaus.services.completions import CompletionRequest
+from emmaus.system import Engine
 
 
 async def run_completion(
@@ -24,8 +24,7 @@ async def run_completion(
 ) -> None:
     settings = get_settings()
     catalog = load_catalog(settings.models)
-    providers = build_providers(settings, catalog)
-    service = CompletionService(Router(catalog), providers)
+    engine = Engine.build(settings, catalog)
     messages = [Message("system", system)] if system else []
     messages.append(Message("user", question))
     routing = RoutingRequest(
@@ -41,7 +40,7 @@ async def run_completion(
         tradition,
     )
     try:
-        served, deltas = await service.stream(request)
+        served, deltas = await engine.completions.stream(request)
         console.print(f"[dim]{served.model.id} · {served.reason}[/dim]")
         async for delta in deltas:
             if delta.content:
@@ -55,5 +54,4 @@ async def run_completion(
                     "tokens[/dim]"
                 )
     finally:
-        for provider in providers.values():
-            await provider.aclose()
+        await engine.aclose()

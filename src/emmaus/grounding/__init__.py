@@ -5,7 +5,6 @@ retrieval and citations.
 library = Library(database)                 # the embedder loads on first use
 retriever = Retriever(library)              # app.state.retriever; one per process
 await retriever.search(client_id, "question", ["MyPublisher"], limit=3)    # -> list[Source]
-await retriever.retrieve_sources(client_id, "question", publishers, 5)    # v1 dicts
 ```
 """
 

@@ -90,14 +90,3 @@ class Source:
     position: int
     similarity: float  # cosine similarity to the query, in [-1, 1]
     score: float  # fused rank score (orders the sources)
-
-    def v1(self) -> dict[str, Any]:
-        """The v1 `sources` item fixed by design.md."""
-        return {
-            "item_id": str(self.document_id),
-            "item_title": self.title,
-            "publisher": self.publisher,
-            "url": self.url,
-            "snippet": self.text,
-            "score": round(self.similarity, 4),
-        }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -118,10 +117,3 @@ class Retriever:
                 )
             )
         return sources
-
-    async def retrieve_sources(
-        self, client_id: str | None, query: str, publishers: Sequence[str] | None, limit: int
-    ) -> list[dict[str, Any]]:
-        """The v1 seam: sources in design.md's shape
-        `{item_id, item_title, publisher, url, snippet, score}`."""
-        return [s.v1() for s in await self.search(client_id, query, publishers, limit)]

@@ -30,6 +30,7 @@ from emmaus.services.chats.types import (
     SourceProvider,
     TextDelta,
     TurnResult,
+    source_record,
     stored_error,
     turn_failure,
     turn_result,
@@ -111,13 +112,11 @@ class TurnRun:
             return [], options.sources_limit or 0  # echoed as asked: nothing was retrieved
         publishers = list(options.publishers) or None
         try:
-            found = await provider.retrieve_sources(
-                self.client_id, options.query, publishers, limit
-            )
+            found = await provider.search(self.client_id, options.query, publishers, limit)
         except EmmausError as exc:
             log.warning("source retrieval failed: %s", exc.message)
             found = []
-        return found[:limit], limit
+        return [source_record(s) for s in found[:limit]], limit
 
     async def prepare(self) -> Prepared:
         kit, options, turn = self.kit, self.options, self.turn

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -14,6 +15,7 @@ from emmaus.conversations.schema import COMPLETE
 from emmaus.conversations.types import StoredMessage
 from emmaus.engine.types import Usage
 from emmaus.errors import ClientDisconnected, EmmausError
+from emmaus.grounding.models import Source
 
 
 @dataclass(slots=True)
@@ -92,9 +94,21 @@ class TextDelta:
 class SourceProvider(Protocol):
     """Retrieval for v1 `sources` (`emmaus.grounding.Retriever` implements it)."""
 
-    async def retrieve_sources(
-        self, client_id: str | None, query: str, publishers: list[str] | None, limit: int
-    ) -> list[dict[str, Any]]: ...
+    async def search(
+        self, client_id: str | None, query: str, publishers: Sequence[str] | None, limit: int
+    ) -> list[Source]: ...
+
+
+def source_record(source: Source) -> dict[str, Any]:
+    """What a reply stores of a source it was given (and v1 returns as a `sources` item)."""
+    return {
+        "item_id": str(source.document_id),
+        "item_title": source.title,
+        "publisher": source.publisher,
+        "url": source.url,
+        "snippet": source.text,
+        "score": round(source.similarity, 4),
+    }
 
 
 class TurnFailed(EmmausError):

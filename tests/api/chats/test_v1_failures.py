@@ -14,7 +14,7 @@ from emmaus.conversations.settings import ChatSettings
 from emmaus.engine.analyser import analyse
 from emmaus.engine.types import Message
 from emmaus.testing import UpstreamHandle
-from tests.api.v1_support import V1Server, upstream_name, v1_server, v1_settings
+from tests.api.chats.v1_support import V1Server, upstream_name, v1_server, v1_settings
 from tests.support.module_databases import module_database_url  # noqa: F401
 
 BROKEN, SLOW, FAILING = "disconnect", "slow-1000+drip-100+tokens-60", "fail-500"

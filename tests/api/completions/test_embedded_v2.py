@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from tests.api.test_streaming_v2 import read_sse
+from tests.api.completions.test_streaming_v2 import read_sse
 
 URL = "/ai/v2/chat/completions"
 MODEL = "emmaus-smollm2-135m"

@@ -22,7 +22,7 @@ from emmaus.conversations.manager import ConversationManager
 from emmaus.conversations.schema import FAILED, PENDING
 from emmaus.store import Database
 from emmaus.testing import UpstreamHandle
-from tests.api.v1_support import v1_settings
+from tests.api.chats.v1_support import v1_settings
 from tests.support.auth import create_client, fetch_token
 from tests.support.module_databases import module_database_url  # noqa: F401
 

@@ -17,7 +17,7 @@ from emmaus.engine.providers.token_estimate import estimate_tokens
 from emmaus.store import Database
 from emmaus.store.database import database_url_for
 from emmaus.testing import UpstreamHandle
-from tests.api.v1_support import V1Server, upstream_name, v1_server, v1_settings
+from tests.api.chats.v1_support import V1Server, upstream_name, v1_server, v1_settings
 from tests.support.module_databases import module_database_url  # noqa: F401
 
 WINDOW = 1024  # tokens: with max_tokens 256 and the margin, ~640 tokens of context

@@ -11,7 +11,7 @@ import pytest
 
 from emmaus.conversations.settings import ChatSettings
 from emmaus.testing import UpstreamHandle
-from tests.api.v1_support import V1Server, upstream_name, v1_server, v1_settings
+from tests.api.chats.v1_support import V1Server, upstream_name, v1_server, v1_settings
 from tests.support.module_databases import module_database_url  # noqa: F401
 
 QUIET = {"enable_suggestions": 0}  # no follow-up completion: these tests look at the answer

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from emmaus.testing import UpstreamHandle
-from tests.api.v1_support import V1Server, v1_server, v1_settings
+from tests.api.chats.v1_support import V1Server, v1_server, v1_settings
 from tests.support.module_databases import module_database_url  # noqa: F401
 
 ID = {

@@ -15,7 +15,7 @@ from emmaus.conversations.settings import ChatSettings
 from emmaus.store import Database
 from emmaus.store.database import database_url_for
 from emmaus.testing import UpstreamHandle
-from tests.api.v1_support import V1Server, v1_server, v1_settings
+from tests.api.chats.v1_support import V1Server, v1_server, v1_settings
 from tests.support.module_databases import module_database_url  # noqa: F401
 
 CHATS = 5

@@ -10,7 +10,7 @@ import redis
 
 from emmaus.conversations.settings import ChatSettings
 from emmaus.testing import UpstreamHandle
-from tests.api.v1_support import V1Server, upstream_name, v1_server, v1_settings
+from tests.api.chats.v1_support import V1Server, upstream_name, v1_server, v1_settings
 from tests.support.module_databases import module_database_url  # noqa: F401
 
 QUIET = {"enable_suggestions": 0}
