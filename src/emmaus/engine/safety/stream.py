@@ -1,0 +1,87 @@
+"""Screening a streamed answer: release text only once it has been screened with what follows.
+
+`feed` adds a delta and returns the text that is safe to send now. Text is screened in windows
+(the last `window` characters, released tail included) every `every` new characters or at a
+sentence end, and only text at least `hold` characters behind the newest is released: anything
+that would be flagged within `hold` characters of starting never reaches the client. Once a
+window is flagged, `feed` returns "" for good and `finish` returns "" with the verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from emmaus.engine.safety.verdict import Verdict
+
+_ENDS = (".", "!", "?", "\n", ":", ";")
+
+
+class StreamScreen:
+    def __init__(
+        self,
+        screen: Callable[[str], Verdict],
+        hold: int = 200,
+        window: int = 1000,
+        every: int = 48,
+    ) -> None:
+        if not 0 < every <= hold < window:
+            raise ValueError("need 0 < every <= hold < window")
+        self._screen = screen
+        self.hold, self.window, self.every = hold, window, every
+        self._parts: list[str] = []  # everything fed, for the final screen
+        self._released_tail = ""  # the last window's worth of released text
+        self._pending = ""
+        self._unscreened = 0
+        self.verdict: Verdict = Verdict.NONE
+
+    @property
+    def flagged(self) -> bool:
+        return self.verdict.flagged
+
+    def _check(self, text: str) -> bool:
+        verdict = self._screen(text)
+        if verdict.flagged:
+            self.verdict = verdict
+            self._pending = ""
+            return False
+        return True
+
+    def feed(self, delta: str) -> str:
+        if self.flagged or not delta:
+            return ""
+        self._parts.append(delta)
+        self._pending += delta
+        self._unscreened += len(delta)
+        if self._unscreened < self.every and not delta.rstrip(" ").endswith(_ENDS):
+            return ""
+        self._unscreened = 0
+        # Screen the pending text in window-sized pieces (a delta may be large), each with the
+        # text just before it in front for context.
+        lead = self.window // 3
+        start = 0
+        while start < len(self._pending):
+            head = (self._released_tail + self._pending[:start])[-lead:]
+            piece = self._pending[start : start + self.window - lead]
+            if not self._check(head + piece):
+                return ""
+            start += len(piece)
+        cut = len(self._pending) - self.hold
+        if cut <= 0:
+            return ""
+        space = self._pending.rfind(" ", 0, cut)
+        if space >= 0 and space > cut - 40:  # end on a word boundary when one is close
+            cut = space + 1
+        released, self._pending = self._pending[:cut], self._pending[cut:]
+        self._released_tail = (self._released_tail + released)[-self.window :]
+        return released
+
+    def finish(self) -> tuple[str, Verdict]:
+        """The held remainder ("" if flagged) and the verdict of the whole output."""
+        if self.flagged:
+            return "", self.verdict
+        whole = "".join(self._parts)
+        if whole and self._pending and not self._check(self._released_tail + self._pending):
+            return "", self.verdict
+        if whole and not self._check(whole):
+            return "", self.verdict
+        remainder, self._pending = self._pending, ""
+        return remainder, self.verdict

@@ -1,0 +1,176 @@
+"""The safety layer applied to one completion, the same way on every route that calls a model
+(v2, grounded, v1 turns, suggestions and titles): the newest user turn is judged before the
+model is called; a crisis gets the layer's support message (help resources guaranteed, never
+left to the model), a harmful request a refusal with `finish_reason: "content_filter"` and no
+model call; otherwise the model answers and its text (and tool-call arguments) is screened
+before it leaves, streams included, holding back a window so flagged text never reaches the
+client."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from emmaus.engine.safety.layer import SafetyLayer
+from emmaus.engine.safety.messages import (
+    output_replacement_message,
+    refusal_message,
+    support_message,
+)
+from emmaus.engine.safety.verdict import Verdict
+from emmaus.engine.types import Completion, Message, StreamDelta, ToolCallDelta, Usage
+from emmaus.errors import EmmausError
+
+log = logging.getLogger(__name__)
+
+# full: judge the input and screen the output; output: screen the output only (follow-up calls
+# whose input was judged already); off: internal calls (summaries) whose text never leaves.
+Screening = Literal["full", "output", "off"]
+
+
+@dataclass(slots=True)
+class SafetyOutcome:
+    """What the layer decided for one completion: the input verdict, then the output's."""
+
+    input: Verdict = field(default_factory=lambda: Verdict.NONE)
+    output: Verdict = field(default_factory=lambda: Verdict.NONE)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The verdict a client is shown: the input's when it acted, else the output's."""
+        return self.input if self.input.action != "none" else self.output
+
+    @property
+    def answered_by_layer(self) -> bool:
+        return self.input.action != "none"
+
+    def to_dict(self) -> dict[str, object]:
+        verdict = self.verdict
+        return {
+            "action": verdict.action,
+            "categories": list(verdict.categories),
+            "severity": verdict.severity,
+        }
+
+
+class Safeguard:
+    def __init__(self, layer: SafetyLayer | None, *, stream_hold: int = 200) -> None:
+        """`stream_hold`: characters of a streamed answer held back until screened with what
+        follows them (a smaller hold streams sooner and sees less of what comes next)."""
+        self.layer = layer
+        self.stream_hold = stream_hold
+        # Non-`none` verdicts by (stage, action, category): what the metrics will export.
+        self.counts: Counter[tuple[str, str, str]] = Counter()
+
+    def assess(
+        self, messages: list[Message], client_id: str | None, screening: Screening
+    ) -> SafetyOutcome:
+        if self.layer is None or screening != "full":
+            return SafetyOutcome()
+        verdict = self.layer.assess_input(messages, client_id)
+        if verdict.action != "none":
+            self._record("input", verdict, client_id)
+        return SafetyOutcome(input=verdict)
+
+    def layer_answer(
+        self, outcome: SafetyOutcome, client_id: str | None, tradition: str | None
+    ) -> Completion:
+        """The answer the layer gives instead of the model (support or refusal)."""
+        assert self.layer is not None
+        verdict = outcome.input
+        policy = self.layer.policy_for(client_id)
+        if verdict.action == "support":
+            return Completion(support_message(verdict, policy, tradition), [], "stop", Usage())
+        return Completion(
+            refusal_message(verdict, policy, tradition), [], "content_filter", Usage()
+        )
+
+    def screen_completion(
+        self, completion: Completion, outcome: SafetyOutcome, client_id: str | None, on: bool
+    ) -> Completion:
+        if self.layer is None or not on:
+            return completion
+        texts = [completion.content or "", *(call.arguments for call in completion.tool_calls)]
+        verdict = self.layer.screen_text("\n".join(t for t in texts if t), client_id)
+        if not verdict.flagged:
+            return completion
+        outcome.output = verdict
+        self._record("output", verdict, client_id)
+        replacement = output_replacement_message(verdict, self.layer.policy_for(client_id))
+        return replace(
+            completion, content=replacement, tool_calls=[], finish_reason="content_filter"
+        )
+
+    async def screen_stream(
+        self,
+        deltas: AsyncIterator[StreamDelta],
+        outcome: SafetyOutcome,
+        client_id: str | None,
+    ) -> AsyncIterator[StreamDelta]:
+        """Release text once screened with what follows it; tool calls once complete."""
+        assert self.layer is not None
+        screen = self.layer.stream_screen(client_id, hold=self.stream_hold)
+        calls: dict[int, ToolCallDelta] = {}
+        finish: StreamDelta | None = None
+        usage: Usage | None = None
+        released = ""
+        try:
+            try:
+                async for delta in deltas:
+                    usage = delta.usage or usage
+                    released = screen.feed(delta.content) if delta.content else ""
+                    for part in delta.tool_calls or ():
+                        held = calls.setdefault(part.index, ToolCallDelta(part.index))
+                        held.id = held.id or part.id
+                        held.name = held.name or part.name
+                        held.arguments += part.arguments
+                    if screen.flagged:
+                        break  # stop the model: nothing more of this answer will be sent
+                    if delta.finish_reason is not None:
+                        finish = delta
+                        break
+                    if released or delta.usage is not None:
+                        yield StreamDelta(content=released or None, usage=delta.usage)
+            except EmmausError:
+                # The stream broke: what was held back is released if it is clean (the caller
+                # keeps it as the partial answer), then the error goes on.
+                rest, verdict = screen.finish()
+                if rest and not verdict.flagged:
+                    yield StreamDelta(content=rest)
+                raise
+            rest, verdict = screen.finish()
+            if not verdict.flagged and calls:
+                arguments = "\n".join(call.arguments for call in calls.values())
+                verdict = self.layer.screen_text(arguments, client_id)
+            if verdict.flagged:
+                outcome.output = verdict
+                self._record("output", verdict, client_id)
+                text = output_replacement_message(verdict, self.layer.policy_for(client_id))
+                yield StreamDelta(content=text, finish_reason="content_filter", usage=usage)
+                return
+            text = ((released if finish is not None else "") + rest) or None
+            tools = list(calls.values()) or None
+            if finish is not None:
+                yield replace(finish, content=text, tool_calls=tools)
+            elif text or tools:  # the provider ended without finishing: the caller reports it
+                yield StreamDelta(content=text, tool_calls=tools)
+        finally:
+            aclose = getattr(deltas, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    def _record(self, stage: str, verdict: Verdict, client_id: str | None) -> None:
+        for category in verdict.categories:
+            self.counts[(stage, verdict.action, category)] += 1
+        # Ids and categories only: message text never reaches the log at the default level.
+        log.info(
+            "safety %s verdict %s %s (severity %s) for client %s",
+            stage,
+            verdict.action,
+            ",".join(verdict.categories),
+            verdict.severity,
+            client_id or "-",
+        )
