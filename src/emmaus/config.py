@@ -58,14 +58,57 @@ class Settings(BaseSettings):
     # Rate limits per client (a client row may override them); 0 = unlimited
     rate_limit_rpm: int = Field(default=600, ge=0, description="Requests per minute per client")
     rate_limit_tpm: int = Field(default=1_000_000, ge=0, description="Tokens per minute per client")
+    tpm_reserve_output: int = Field(
+        default=256, ge=0, description="Output tokens reserved for a call that names no max"
+    )
     token_endpoint_ip_rpm: int = Field(default=60, ge=0, description="/oauth2/token calls per IP")
     token_endpoint_client_rpm: int = Field(
-        default=30, ge=0, description="/oauth2/token calls per minute per client id"
+        default=30,
+        ge=0,
+        description="Failed /oauth2/token attempts per minute for one client id from one address "
+        "(past them that address waits; the client itself, elsewhere, is not locked out)",
     )
+    header_timeout: float = Field(
+        default=10.0, ge=0, description="Seconds a client may take to send a request's head"
+    )
+    body_timeout: float = Field(
+        default=30.0, ge=0, description="Seconds a request body may pause between pieces"
+    )
+    keep_alive_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds an idle keep-alive connection stays open"
+    )
+    max_connections: int = Field(
+        default=2048, ge=0, description="Connections and requests at once; more get a 503"
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated proxy addresses whose X-Forwarded-For is believed "
+        "(default none: the peer address is the client's)",
+    )
+
+    # What one upload may cost to read (in a child process), and one client's library
+    ingest_cpu_seconds: int = Field(default=20, ge=1, description="CPU seconds to read a file")
+    ingest_memory_mb: int = Field(default=1024, ge=64, description="Memory to read a file")
+    ingest_timeout: float = Field(default=30.0, gt=0, description="Seconds to read a file")
+    ingest_max_text_chars: int = Field(default=2_000_000, ge=1000)
+    ingest_max_pages: int = Field(default=1000, ge=1)
+    ingest_max_chunks: int = Field(default=5000, ge=1)
+    library_max_documents: int = Field(default=1000, ge=1, description="Per client")
+    library_max_bytes: int = Field(default=256 << 20, ge=1024, description="Per client")
+    library_max_chunks: int = Field(default=100_000, ge=1, description="Per client")
 
     max_request_bytes: int = Field(default=1 << 20, ge=1024)
     max_upload_bytes: int = Field(default=32 << 20, ge=1024, description="Library uploads")
     log_level: str = "info"
+    router_model: Path | None = Field(
+        default=None, description="A router artifact from `emmaus router train` (else built-in)"
+    )
+    safety_policy: Path | None = Field(
+        default=None, description="Safety policy TOML laid over the built-in one (docs/safety.md)"
+    )
+    safety_stream_hold: int = Field(
+        default=200, ge=48, description="Characters of a stream held back until screened"
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -79,6 +79,12 @@ class ProviderStreamBroken(ProviderError):
     status, code, name = 502, 2005, "PROVIDER_STREAM_BROKEN"
 
 
+class ContextTooLong(InvalidRequest):
+    """No model the routing may pick has a window that holds the request."""
+
+    status, code, name = 400, 1007, "CONTEXT_LENGTH_EXCEEDED"
+
+
 class EmptyMessages(InvalidRequest):
     status, code, name = 400, 1006, "EMPTY_MESSAGES"
 
@@ -129,6 +135,18 @@ class GroundingUnavailable(EmmausError):
 
 class DocumentNotFound(EmmausError):
     status, code, name = 404, 1304, "DOCUMENT_NOT_FOUND"
+
+
+class DocumentTooLarge(InvalidRequest):
+    """Past what one upload may cost to read: text, pages, nesting, chunks, CPU or time."""
+
+    status, code, name = 413, 1305, "DOCUMENT_TOO_LARGE"
+
+
+class LibraryQuotaExceeded(EmmausError):
+    """The client's library is full (documents, bytes or chunks): delete something first."""
+
+    status, code, name = 409, 1306, "LIBRARY_QUOTA_EXCEEDED"
 
 
 # -- replies that ended without the model failing (stored on the reply, never raised) ----------

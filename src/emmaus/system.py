@@ -19,16 +19,21 @@ from emmaus.auth import AuthRuntime
 from emmaus.catalog import Catalog
 from emmaus.config import Settings
 from emmaus.conversations.cache import ContextCache
+from emmaus.conversations.leases import Leases
 from emmaus.conversations.manager import ConversationManager
 from emmaus.conversations.settings import ChatSettings
 from emmaus.conversations.tokens import TokenCounter
 from emmaus.engine.providers import build_providers
 from emmaus.engine.providers.base import Provider
 from emmaus.engine.router import Router
+from emmaus.engine.routing import TierClassifier
+from emmaus.engine.safety.layer import SafetyLayer
 from emmaus.grounding import Embedder, Library, Retriever
+from emmaus.grounding.limits import ExtractLimits, IngestLimits, LibraryQuota
 from emmaus.services.chats.service import ChatService
 from emmaus.services.completions import CompletionService
 from emmaus.services.grounded import GroundedService
+from emmaus.services.safeguard import Safeguard
 from emmaus.store import Database, upgrade_database
 
 
@@ -43,8 +48,13 @@ class Engine:
 
     @classmethod
     def build(cls, settings: Settings, catalog: Catalog) -> Engine:
+        """Raises `SafetyPolicyError` for a broken policy file (before any model is loaded)."""
+        layer = SafetyLayer.from_settings(settings.safety_policy)
+        safety = Safeguard(layer, stream_hold=settings.safety_stream_hold)
         providers = build_providers(settings, catalog)
-        completions = CompletionService(Router(catalog), providers)
+        model = str(settings.router_model) if settings.router_model else None
+        router = Router(catalog, TierClassifier.load(model))
+        completions = CompletionService(router, providers, safety)
         return cls(catalog, providers, completions, TokenCounter(providers, catalog))
 
     async def warm_up(self) -> None:
@@ -79,6 +89,12 @@ class System:
     def catalog(self) -> Catalog:
         return self.engine.catalog
 
+    @property
+    def safety(self) -> SafetyLayer:
+        layer = self.engine.completions.safeguard.layer
+        assert layer is not None  # Engine.build always gives one
+        return layer
+
     @classmethod
     async def start(
         cls,
@@ -94,7 +110,9 @@ class System:
             await upgrade_database(db)
         # The content library and its index, loaded lazily per publisher; serves grounded v2
         # answers and v1 `sources`.
-        retriever = Retriever(Library(db, embedder))
+        retriever = Retriever(
+            Library(db, embedder, limits=ingest_limits(settings), quota=quota(settings))
+        )
         auth = AuthRuntime(settings, db)
         await auth.start()
         engine = Engine.build(settings, catalog)
@@ -106,11 +124,33 @@ class System:
 
     async def aclose(self) -> None:
         await self.chat.aclose()  # lets running turns store their replies
+        if self.chat.leases is not None:
+            await self.chat.leases.aclose()
         if self.chat.manager.cache is not None:
             await self.chat.manager.cache.aclose()
         await self.engine.aclose()
         await self.auth.aclose()
         await self.db.aclose()
+
+
+def ingest_limits(settings: Settings) -> IngestLimits:
+    return IngestLimits(
+        cpu_seconds=settings.ingest_cpu_seconds,
+        memory_bytes=settings.ingest_memory_mb << 20,
+        wall_seconds=settings.ingest_timeout,
+        max_chunks=settings.ingest_max_chunks,
+        extract=ExtractLimits(
+            max_text_chars=settings.ingest_max_text_chars, max_pages=settings.ingest_max_pages
+        ),
+    )
+
+
+def quota(settings: Settings) -> LibraryQuota:
+    return LibraryQuota(
+        max_documents=settings.library_max_documents,
+        max_bytes=settings.library_max_bytes,
+        max_chunks=settings.library_max_chunks,
+    )
 
 
 async def _start_chat(
@@ -124,8 +164,19 @@ async def _start_chat(
     cache = None
     if chat_settings.context_cache and settings.redis_url:
         cache = ContextCache.from_url(settings.redis_url, prefix=settings.redis_prefix)
-    manager = ConversationManager(db, stale_after=chat_settings.stale_after, cache=cache)
-    await manager.sweep_stale()
+    leases = Leases(
+        db, timeout=chat_settings.lease_timeout, interval=chat_settings.heartbeat_interval
+    )
+    await leases.start()  # settles what instances that died left pending
+    manager = ConversationManager(
+        db, stale_after=chat_settings.stale_after, cache=cache, instance_id=leases.instance_id
+    )
+    await manager.sweep_stale()  # placeholders from before leases existed
     return ChatService(
-        manager, engine.completions, engine.counter, settings=chat_settings, sources=retriever
+        manager,
+        engine.completions,
+        engine.counter,
+        settings=chat_settings,
+        sources=retriever,
+        leases=leases,
     )

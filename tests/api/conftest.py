@@ -82,6 +82,17 @@ context_window = 32000
 capabilities = ["streaming", "tools"]
 
 [[models]]
+id = "recite"
+priority = -10  # answers the last line of the system message: a scripted answer
+family = "open source"
+tier = 2
+provider = "openai"
+base_url = "{base}"
+upstream_model = "recite+tag-recite"
+context_window = 32000
+capabilities = ["streaming", "tools"]
+
+[[models]]
 id = "mid-disconnect"
 priority = -10  # scripted faults: never picked by routing
 family = "open source"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from emmaus.api.common.server import server_options
 from emmaus.config import Settings
 from tests.auth.apps import create_app
 from tests.support.live_server import live_server
@@ -23,7 +24,8 @@ def serve(tmp_path: Path) -> Serve:
     def run(**overrides: object) -> Iterator[tuple[str, Settings]]:
         values: dict[str, object] = {"data_dir": tmp_path / "data", **overrides}
         settings = Settings(**values)  # type: ignore[arg-type]
-        with live_server(create_app(settings)) as url:
+        # Served as `emmaus serve` serves: forwarded headers only from configured proxies.
+        with live_server(create_app(settings), **server_options(settings)) as url:
             yield url, settings
 
     return run

@@ -141,3 +141,25 @@ async def test_unreachable_redis_refuses_instead_of_letting_through() -> None:
             await limiter.record_tokens("emc_a", 5)
     finally:
         await limiter.aclose()
+
+
+async def test_parallel_reservations_overshoot_by_one_at_most(limiter: RateLimiter) -> None:
+    """30 calls of ~100 tokens against 300 a minute: the check and the hold are one step."""
+    decisions = await asyncio.gather(*(limiter.reserve("emc_r", 300, 100) for _ in range(30)))
+    held = [d for d in decisions if d.allowed]
+    assert len(held) == 3 and all(d.reservation for d in held)
+    refused = [d for d in decisions if not d.allowed]
+    assert refused and all(d.exceeded == "tokens" and d.retry_after > 0 for d in refused)
+    assert not (await limiter.acquire("emc_r", None, 300)).allowed
+
+
+async def test_settling_replaces_the_estimate(limiter: RateLimiter) -> None:
+    first = await limiter.reserve("emc_s", 300, 250)
+    assert first.allowed and first.reservation
+    await limiter.settle("emc_s", first.reservation, 20)  # the call used far less
+    second = await limiter.reserve("emc_s", 300, 250)
+    assert second.allowed and second.remaining_tokens == 300 - 270
+    assert second.reservation
+    await limiter.settle("emc_s", second.reservation, 0)  # a failed call used none
+    check = await limiter.acquire("emc_s", None, 300)
+    assert check.remaining_tokens == 280

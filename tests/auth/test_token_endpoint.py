@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote
+import socket
+import time
+from urllib.parse import quote, urlsplit
 
+import httpx
 import jwt
 import pytest
 import requests
 
+from emmaus.api.common.server import server_options
 from emmaus.auth.tokens import load_signing_key
+from emmaus.config import Settings
 from tests.auth.apps import create_client, disable_client
 from tests.auth.conftest import Serve
 
@@ -214,3 +219,81 @@ def test_guessing_is_rate_limited_per_source_ip(serve: Serve) -> None:
             f"{url}/oauth2/token", data=data, auth=(client_id, secret), timeout=10
         )
         assert blocked.status_code == 429
+
+
+def from_address(address: str) -> httpx.Client:
+    """A client whose connections come from another loopback address (another machine)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
+
+
+def test_wrong_secrets_slow_their_source_not_the_client(serve: Serve) -> None:
+    with serve(token_endpoint_client_rpm=3) as (url, settings):
+        client_id, secret = create_client(settings)
+        data = {"grant_type": "client_credentials"}
+        with from_address("127.0.0.2") as attacker:
+            statuses = [
+                attacker.post(
+                    f"{url}/oauth2/token", data=data, auth=(client_id, f"x{n}")
+                ).status_code
+                for n in range(6)
+            ]
+        assert statuses == [401, 401, 401, 429, 429, 429]
+        with from_address("127.0.0.1") as owner:  # the real client, from its own address
+            response = owner.post(f"{url}/oauth2/token", data=data, auth=(client_id, secret))
+        assert response.status_code == 200, response.text
+
+
+def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(serve: Serve) -> None:
+    data = {"grant_type": "client_credentials"}
+
+    def statuses(url: str) -> list[int]:
+        return [
+            requests.post(
+                f"{url}/oauth2/token",
+                data=data,
+                auth=(f"emc_guess{n}", "x"),
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                timeout=10,
+            ).status_code
+            for n in range(5)
+        ]
+
+    with serve(token_endpoint_ip_rpm=3) as (url, _):
+        assert statuses(url) == [401, 401, 401, 429, 429]  # rotating the header buys nothing
+    with serve(token_endpoint_ip_rpm=3, trusted_proxies="127.0.0.1") as (url, _):
+        assert statuses(url) == [401] * 5  # behind a trusted proxy each address is its own
+
+
+def test_forwarded_headers_are_off_by_default() -> None:
+    assert server_options(Settings())["proxy_headers"] is False
+    trusted = server_options(Settings(trusted_proxies="10.0.0.5, 10.0.0.6"))
+    assert trusted["proxy_headers"] is True
+    assert trusted["forwarded_allow_ips"] == ["10.0.0.5", "10.0.0.6"]
+
+
+def test_slow_clients_are_cut_off(serve: Serve) -> None:
+    """A request head or body that stops arriving gets a 408 and the connection is closed."""
+    with serve(header_timeout=0.5, body_timeout=0.5) as (url, _):
+        address = urlsplit(url)
+        host, port = address.hostname or "127.0.0.1", address.port or 80
+
+        def held_for(payload: bytes) -> tuple[float, bytes]:
+            with socket.create_connection((host, port), timeout=10) as sock:
+                started = time.monotonic()
+                sock.sendall(payload)
+                answer = b""
+                while chunk := sock.recv(4096):  # until the server closes the connection
+                    answer += chunk
+                return time.monotonic() - started, answer
+
+        seconds, answer = held_for(b"POST /oauth2/token HTTP/1.1\r\nHost: x\r\n")  # no end
+        assert seconds < 5 and answer.startswith(b"HTTP/1.1 408")
+        head = (
+            b"POST /oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: "
+            b"application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type="
+        )
+        seconds, answer = held_for(head)  # a body shorter than its Content-Length
+        assert seconds < 5 and answer.startswith(b"HTTP/1.1 408")
+        seconds, answer = held_for(b"")  # connects and says nothing
+        assert seconds < 5
+        assert requests.get(f"{url}/health", timeout=5).status_code == 200  # others unaffected

@@ -5,6 +5,7 @@ from emmaus.engine.router import Router, RoutingRequest
 from emmaus.engine.types import Message
 from emmaus.errors import (
     CapabilityNotSupported,
+    ContextTooLong,
     ModelNotFound,
     NoModelAvailable,
     RoutingRuleViolation,
@@ -156,3 +157,40 @@ def test_auto_routing_needs_tools_skips_incapable_tier(router: Router) -> None:
     decision = router.route(RoutingRequest(auto_routing=True, needs=frozenset({"tools"})), SIMPLE)
     assert decision.model.supports("tools")
     assert decision.tier_name == "tier_1"
+
+
+BORDERLINE = [Message("user", "Write a short blessing for a new baby.")]
+
+
+def test_preference_moves_the_tier_one_way(router: Router) -> None:
+    tiers = [
+        router.route(RoutingRequest(auto_routing=True, preference=p), BORDERLINE).tier
+        for p in ("cost", "balanced", "quality")
+    ]
+    assert tiers == sorted(tiers)  # cost <= balanced <= quality
+    quality = router.route(RoutingRequest(auto_routing=True, preference="quality"), BORDERLINE)
+    assert quality.preference == "quality" and "quality preference" in quality.reason
+
+
+def test_short_but_hard_and_long_but_easy(router: Router) -> None:
+    proof = router.route(
+        RoutingRequest(auto_routing=True), [Message("user", "Prove that sqrt(2) is irrational.")]
+    )
+    assert proof.tier == 3 and proof.signals and proof.probabilities
+    chatty = (
+        "Good morning! Our small group has been meeting on Tuesdays for three years now and we "
+        "finally finished Paul's letters last week, which was a real joy for everyone involved. "
+        "Quick one before tonight: how many chapters does Philemon have?"
+    )
+    assert router.route(RoutingRequest(auto_routing=True), [Message("user", chatty)]).tier == 1
+
+
+def test_models_whose_window_cannot_hold_the_request_are_ruled_out(router: Router) -> None:
+    roomy = router.route(RoutingRequest(auto_routing=True, prompt_tokens=100), SIMPLE)
+    assert roomy.model.id == "small-open"
+    big = router.route(
+        RoutingRequest(auto_routing=True, prompt_tokens=20_000, output_tokens=500), SIMPLE
+    )
+    assert big.model.context_window >= 20_500 and big.model.id != "small-open"
+    with pytest.raises(ContextTooLong, match="tokens of context"):
+        router.route(RoutingRequest(auto_routing=True, prompt_tokens=10**9), SIMPLE)

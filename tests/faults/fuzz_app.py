@@ -1,4 +1,5 @@
-"""A live Emmaus to fuzz: uvicorn on loopback in front of the scripted upstream, SQLite, one
+"""A live Emmaus to fuzz: uvicorn on loopback in front of the scripted upstream, SQLite or
+PostgreSQL, one
 client with every scope, and the checks that make a response wrong. Shared by the bounded
 run in the suite and the longer `python -m bench.fuzz`."""
 
@@ -53,14 +54,15 @@ class FuzzTarget:
 
 
 @contextmanager
-def fuzz_target(data_dir: Path) -> Iterator[FuzzTarget]:
+def fuzz_target(data_dir: Path, database_url: str | None = None) -> Iterator[FuzzTarget]:
+    """The server to fuzz, on `database_url` (SQLite in `data_dir` when not given)."""
     with serve_upstream(tokens=8, token_size=4) as upstream:
         catalog = data_dir / "models.toml"
         catalog.write_text(CATALOG.format(base=upstream.base_url))
         settings = Settings(
             data_dir=data_dir,
             models=catalog,
-            database_url=f"sqlite+aiosqlite:///{data_dir / 'emmaus.db'}",
+            database_url=database_url or f"sqlite+aiosqlite:///{data_dir / 'emmaus.db'}",
             jwt_secret="fuzzing-secret-of-at-least-32-characters!",
             upstream_retries=0,
             upstream_timeout=10,

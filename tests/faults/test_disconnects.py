@@ -19,8 +19,8 @@ from tests.api.chats.v1_support import V1Server, upstream_name, v1_server, v1_se
 
 WAITS = "slow-5000"  # tier 1: nothing for five seconds
 DRIPS = "drip-100+tokens-200"  # tier 2: a token every 100 ms for twenty seconds
-FIRST_QUESTION = "Hello, tell me something nice."  # routed to tier 1 by the v1 analyser
-SLOW_QUESTION = "Explain why the sky is blue."  # routed to tier 2
+FIRST_QUESTION = "Hi! Good morning."  # routed to tier 1
+SLOW_QUESTION = "What should I pack for a weekend camping trip?"  # routed to tier 2
 QUIET = {"enable_suggestions": 0}
 
 

@@ -1,7 +1,7 @@
 """Schemathesis against Emmaus' own OpenAPI document, every operation, authenticated: no 5xx
-and every response as the document describes it (status, content type, headers, body). A
-bounded number of examples per operation keeps it to about a minute; `python -m bench.fuzz`
-runs longer."""
+and every response as the document describes it (status, content type, headers, body), on
+SQLite and PostgreSQL. A bounded number of examples per operation keeps it to about a minute a
+back end; `python -m bench.fuzz` runs 5,000+ requests on each."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ from collections.abc import Iterator
 import pytest
 
 from tests.faults.fuzz_app import FuzzTarget, fuzz_operation, fuzz_target, operations
+from tests.support.module_databases import module_database_url  # noqa: F401
 
 EXAMPLES = 8
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
-    with fuzz_target(tmp_path_factory.mktemp("fuzz")) as running:
+def target(
+    tmp_path_factory: pytest.TempPathFactory,
+    module_database_url: str,  # noqa: F811  (SQLite, then PostgreSQL)
+) -> Iterator[FuzzTarget]:
+    with fuzz_target(tmp_path_factory.mktemp("fuzz"), module_database_url) as running:
         yield running
 
 

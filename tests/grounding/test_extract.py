@@ -8,7 +8,7 @@ import pytest
 
 from emmaus.errors import UnsupportedDocument
 from emmaus.grounding.chunking import chunk_text
-from emmaus.grounding.extract import extract, kind_of
+from emmaus.grounding.extract import extract, kind_of, web_link
 from tests.grounding.documents import BIKE_HTML, BREAD, GARDEN, STARS, pdf_bytes
 
 
@@ -75,3 +75,31 @@ def test_paragraph_break_preferred_and_long_sentences_cut() -> None:
     assert len(chunks) == 2
     long = chunk_text(" ".join(["w"] * 250), target_words=100, overlap_words=0)
     assert [len(c.text.split()) for c in long] == [100, 100, 50]
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "javascript:alert(document.cookie)",
+        " JavaScript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "/relative/page",
+        "http://",
+        "vbscript:msgbox(1)",
+        "https://example.org/a b",
+    ],
+)
+def test_only_web_links_become_citation_urls(href: str) -> None:
+    page = f'<html><head><link rel="canonical" href="{href}"><title>T</title></head>x</html>'
+    assert extract("page.html", page.encode()).url is None
+
+
+def test_a_web_link_is_kept_and_titles_are_plain_text() -> None:
+    page = (
+        '<html><head><link rel="canonical" href="https://example.org/p?q=1">'
+        "<title>&lt;img src=x onerror=alert(1)&gt; Grace</title></head><p>Body</p></html>"
+    )
+    extracted = extract("page.html", page.encode())
+    assert extracted.url == "https://example.org/p?q=1"
+    assert extracted.title == "<img src=x onerror=alert(1)> Grace"  # text, for the client to escape
+    assert web_link("https://example.org") == "https://example.org"

@@ -14,6 +14,7 @@ import pytest
 
 from emmaus.config import Settings
 from emmaus.grounding import Embedder
+from emmaus.grounding.citations import SOURCES_NOTE
 from emmaus.testing import UpstreamHandle, serve_upstream
 from tests.auth.apps import create_client
 from tests.grounding.apps import get_token, grounded_app
@@ -140,8 +141,12 @@ def test_grounded_answer_with_validated_citations(
 
     sent = upstream.last_request("echo")
     assert sent is not None
-    system = sent["body"]["messages"][0]["content"]
-    assert "[1] garden" in system and "six hours of sun" in system
+    messages = sent["body"]["messages"]
+    assert "numbered sources" in messages[0]["content"]  # our instructions: the system message
+    reference = messages[-2]["content"]  # the documents: data in a delimited block, not system
+    assert messages[-2]["role"] == "user" and reference.startswith(SOURCES_NOTE)
+    assert "[1] garden" in reference and "six hours of sun" in reference
+    assert "six hours of sun" not in messages[0]["content"]
     assert body["usage"]["prompt_tokens"] > 50  # the context is part of the prompt
 
 

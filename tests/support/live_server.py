@@ -13,20 +13,21 @@ import uvicorn
 
 
 @contextmanager
-def live_server(app: Any, *, startup_timeout: float = 60.0) -> Iterator[str]:
-    """Yield the base URL (`http://127.0.0.1:PORT`) while uvicorn serves `app` (lifespan on)."""
+def live_server(app: Any, *, startup_timeout: float = 60.0, **options: Any) -> Iterator[str]:
+    """Yield the base URL (`http://127.0.0.1:PORT`) while uvicorn serves `app` (lifespan on).
+    `options` are more `uvicorn.Config` settings (those `emmaus serve` passes, say)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        lifespan="on",
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=2,
-    )
+    settings: dict[str, Any] = {
+        "log_level": "warning",
+        "lifespan": "on",
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 2,
+    }
+    config = uvicorn.Config(app, **{**settings, **options})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

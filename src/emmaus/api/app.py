@@ -12,12 +12,15 @@ from emmaus import __version__
 from emmaus.api import auth as auth_api
 from emmaus.api.chats import routes as chats
 from emmaus.api.common.body_limit import BodySizeLimit
-from emmaus.api.common.errors import install_error_handlers
+from emmaus.api.common.errors import UnhandledErrors, install_error_handlers
 from emmaus.api.common.openapi import document_errors
+from emmaus.api.common.text_guard import TextGuard
 from emmaus.api.completions import routes as completions
 from emmaus.api.grounded import routes as grounded
 from emmaus.api.library import routes as library
 from emmaus.api.models import routes as models
+from emmaus.api.moderations import routes as moderations
+from emmaus.api.routing import routes as routing
 from emmaus.auth import require_api_access, usage_hook
 from emmaus.catalog import Catalog, load_catalog
 from emmaus.config import Settings, get_settings
@@ -54,6 +57,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.state.settings = settings
     app.state.catalog = catalog
     install_error_handlers(app)
+    app.add_middleware(TextGuard)  # no NUL or lone surrogate in JSON text (inside the size bound)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
@@ -71,11 +75,16 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.include_router(
         library.router, prefix="/ai/v2/library", tags=["library"], dependencies=api_access
     )
+    app.include_router(
+        moderations.router, prefix="/ai/v2", tags=["safety"], dependencies=api_access
+    )
+    app.include_router(routing.router, prefix="/ai/v2", tags=["routing"], dependencies=api_access)
     app.include_router(chats.router, prefix="/ai/v1", tags=["chat"], dependencies=api_access)
 
     @app.get("/health", tags=["health"], summary="Liveness")
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    app.add_middleware(UnhandledErrors)  # outermost of ours: a 500 keeps the connection usable
     document_errors(app)  # after every route: the schema lists the errors each one can give
     return app

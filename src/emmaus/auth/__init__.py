@@ -14,6 +14,7 @@ from emmaus.auth.dependencies import (
     require_admin,
     require_api_access,
     require_scope,
+    reserve_tokens,
 )
 from emmaus.auth.errors import AuthError
 from emmaus.auth.ratelimit import MemoryRateLimiter, RateLimitDecision, RateLimiter
@@ -41,5 +42,6 @@ __all__ = [
     "require_admin",
     "require_api_access",
     "require_scope",
+    "reserve_tokens",
     "usage_hook",
 ]

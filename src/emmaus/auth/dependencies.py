@@ -3,15 +3,16 @@ checks the scope, and admits the request against the client's rate limits."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from emmaus.auth import errors
 from emmaus.auth.clients import SCOPE_ADMIN, SCOPE_API
-from emmaus.auth.middleware import attach_decision
+from emmaus.auth.middleware import attach_decision, usage_of
 from emmaus.auth.ratelimit import RateLimiter, RateLimiterUnavailable
 from emmaus.auth.runtime import AuthRuntime
 from emmaus.auth.tokens import TokenError
@@ -98,3 +99,42 @@ def require_scope(*scopes: str) -> Callable[[Request], Awaitable[AuthContext]]:
 
 require_api_access = require_scope(SCOPE_API)
 require_admin = require_scope(SCOPE_ADMIN)
+
+# The output a request asks for ("max_tokens": 200); v1's character_limit is ~3 characters a token.
+_OUTPUT = re.compile(rb'"(max_tokens|max_completion_tokens|max_output_tokens)"\s*:\s*(\d{1,9})')
+_CHARACTERS = re.compile(rb'"character_limit"\s*:\s*(\d{1,9})')
+
+
+def estimate_tokens(body: bytes, default_output: int) -> int:
+    """What a model call will cost, before it runs: the body's text (~4 bytes a token) plus
+    the output it asks for (else `default_output`). Reconciled with the real usage after."""
+    output = default_output
+    if found := _OUTPUT.search(body):
+        output = int(found.group(2))
+    elif found := _CHARACTERS.search(body):
+        output = int(found.group(1)) // 3 + 16
+    return len(body) // 4 + 1 + output
+
+
+async def reserve_tokens(
+    request: Request, context: AuthContext = Depends(require_api_access)
+) -> None:
+    """For routes that call a model: hold an estimate of the call's tokens against the
+    client's tokens-per-minute budget, atomically with the check, so parallel requests cannot
+    all pass a budget none of them has charged yet."""
+    usage = usage_of(request.scope)
+    if not context.tpm or usage is None:
+        return
+    runtime = auth_runtime(request)
+    estimate = estimate_tokens(await request.body(), runtime.settings.tpm_reserve_output)
+    try:
+        decision = await context.limiter.reserve(context.client_id, context.tpm, estimate)
+    except RateLimiterUnavailable as exc:
+        raise errors.limiter_unavailable() from exc
+    if not decision.allowed:
+        raise errors.rate_limited(decision)
+    usage.limiter, usage.key, usage.reservation = (
+        context.limiter,
+        context.client_id,
+        decision.reservation,
+    )

@@ -4,8 +4,10 @@ Admission is exact: every admitted request is logged with its time, and a reques
 while fewer than `rpm` were admitted in the last 60 s, so N parallel requests never let a client
 past its limit, even across instances (the Redis back end does check-and-record in one Lua
 script, timed by the Redis server's clock). Failed requests count: admission happens before the
-work. Tokens are metered after the fact: admission needs tokens used in the window < `tpm`, and
-`record_tokens(key, n)` adds what a completion actually used.
+work. Tokens: admission needs tokens used in the window < `tpm`; a model call then `reserve`s an
+estimate (prompt plus requested output) in the same atomic step, and `settle` replaces the
+estimate with what the call really used, so a burst overshoots by one reservation at most.
+`record_tokens(key, n)` adds tokens with no reservation.
 
 Headers (all integers; "reset" values are seconds from now, rounded up):
 `x-ratelimit-limit-requests`, `x-ratelimit-remaining-requests`, `x-ratelimit-reset-requests`
@@ -42,6 +44,7 @@ class RateLimitDecision:
     reset_tokens: float
     retry_after: float = 0.0
     exceeded: str | None = None  # "requests" or "tokens" when refused
+    reservation: str | None = None  # what `reserve` recorded, for `settle`
 
     @property
     def retry_after_seconds(self) -> int:
@@ -74,6 +77,7 @@ def decide(
     reset_tokens: float,
     retry_after: float,
     exceeded: str | None,
+    reservation: str | None = None,
 ) -> RateLimitDecision:
     return RateLimitDecision(
         allowed=admitted,
@@ -85,6 +89,7 @@ def decide(
         reset_tokens=max(0.0, reset_tokens),
         retry_after=max(0.0, retry_after),
         exceeded=exceeded,
+        reservation=reservation,
     )
 
 
@@ -95,6 +100,15 @@ class RateLimiter(Protocol):
 
     async def record_tokens(self, key: str, tokens: int) -> None:
         """Add tokens a finished request used to `key`'s token window."""
+        ...
+
+    async def reserve(self, key: str, tpm: int, tokens: int) -> RateLimitDecision:
+        """While `key` used fewer than `tpm` tokens in the window, hold `tokens` for a call
+        about to run (atomically with the check); else refuse. Counts no request."""
+        ...
+
+    async def settle(self, key: str, reservation: str, tokens: int) -> None:
+        """Replace a reservation by the tokens the call used (0: it used none)."""
         ...
 
     async def aclose(self) -> None: ...
@@ -111,7 +125,7 @@ class MemoryRateLimiter:
         self.window = window
         self._clock = clock
         self._requests: dict[str, deque[float]] = {}
-        self._tokens: dict[str, deque[tuple[float, int]]] = {}
+        self._tokens: dict[str, deque[list[float | int | str]]] = {}  # [time, tokens, member]
         self._used: dict[str, int] = {}
         self._calls = 0
 
@@ -121,8 +135,8 @@ class MemoryRateLimiter:
         while requests and requests[0] <= horizon:
             requests.popleft()
         tokens = self._tokens.get(key)
-        while tokens and tokens[0][0] <= horizon:
-            self._used[key] -= tokens.popleft()[1]
+        while tokens and float(tokens[0][0]) <= horizon:
+            self._used[key] -= int(tokens.popleft()[1])
 
     def _sweep(self, now: float) -> None:
         """Forget idle keys (token-endpoint limits are keyed by IP: unbounded otherwise)."""
@@ -148,12 +162,7 @@ class MemoryRateLimiter:
             retry_after = requests[len(requests) - rpm] + self.window - now
         elif tpm and used >= tpm:
             exceeded = "tokens"
-            freed = 0
-            for stamp, amount in tokens:
-                freed += amount
-                if used - freed < tpm:
-                    retry_after = stamp + self.window - now
-                    break
+            retry_after = self._tokens_free_in(tokens, used, tpm, now)
         else:
             requests.append(now)
         return decide(
@@ -164,16 +173,57 @@ class MemoryRateLimiter:
             used=used,
             # window - age, not stamp + window - now: the latter rounds 60.0 up to 61 at times.
             reset_requests=self.window - (now - requests[-1]) if requests else 0.0,
-            reset_tokens=self.window - (now - tokens[-1][0]) if tokens else 0.0,
+            reset_tokens=self.window - (now - float(tokens[-1][0])) if tokens else 0.0,
             retry_after=retry_after,
             exceeded=exceeded,
         )
 
+    def _tokens_free_in(
+        self, tokens: deque[list[float | int | str]], used: int, tpm: int, now: float
+    ) -> float:
+        """Seconds until enough token records leave the window to admit again."""
+        freed = 0
+        for stamp, amount, _ in tokens:
+            freed += int(amount)
+            if used - freed < tpm:
+                return float(stamp) + self.window - now
+        return self.window
+
     async def record_tokens(self, key: str, tokens: int) -> None:
         if tokens <= 0:
             return
-        self._tokens.setdefault(key, deque()).append((self._clock(), tokens))
+        self._tokens.setdefault(key, deque()).append([self._clock(), tokens, ""])
         self._used[key] = self._used.get(key, 0) + tokens
+
+    async def reserve(self, key: str, tpm: int, tokens: int) -> RateLimitDecision:
+        now = self._clock()
+        self._prune(key, now)
+        records = self._tokens.setdefault(key, deque())
+        used = self._used.get(key, 0)
+        requests = self._requests.get(key) or ()
+        common = {"rpm": None, "tpm": tpm, "count": len(requests), "reset_requests": 0.0}
+        if used >= tpm:
+            retry = self._tokens_free_in(records, used, tpm, now)
+            reset = self.window - (now - float(records[-1][0])) if records else 0.0
+            return decide(
+                admitted=False, used=used, reset_tokens=reset, retry_after=retry,
+                exceeded="tokens", **common,
+            )  # fmt: skip
+        member = new_member()
+        records.append([now, max(0, tokens), member])
+        self._used[key] = used + max(0, tokens)
+        return decide(
+            admitted=True, used=used + max(0, tokens), reset_tokens=self.window,
+            retry_after=0.0, exceeded=None, reservation=member, **common,
+        )  # fmt: skip
+
+    async def settle(self, key: str, reservation: str, tokens: int) -> None:
+        for record in self._tokens.get(key, ()):
+            if record[2] == reservation:
+                self._used[key] += max(0, tokens) - int(record[1])
+                record[1] = max(0, tokens)
+                return
+        await self.record_tokens(key, tokens)  # the reservation left the window already
 
     async def aclose(self) -> None:
         self._requests.clear()

@@ -73,6 +73,54 @@ return 1
 """
 
 
+# KEYS: tokens zset. ARGV: window ms, tpm, tokens, member.
+# Returns {admitted, used, reset_tokens_ms, retry_ms}.
+RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local tpm = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local records = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local used = 0
+for i = 1, #records, 2 do
+  used = used + tonumber(string.match(records[i], '^(%d+):'))
+end
+if used >= tpm then
+  local freed, retry = 0, window
+  for i = 1, #records, 2 do
+    freed = freed + tonumber(string.match(records[i], '^(%d+):'))
+    if used - freed < tpm then
+      retry = tonumber(records[i + 1]) + window - now
+      break
+    end
+  end
+  local reset = 0
+  if #records > 0 then reset = tonumber(records[#records]) + window - now end
+  return {0, used, reset, retry}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[3] .. ':' .. ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return {1, used + tonumber(ARGV[3]), window, 0}
+"""
+
+# KEYS: tokens zset. ARGV: window ms, reserved member ("<n>:<id>"), tokens, id.
+SETTLE = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if score then
+  redis.call('ZREM', KEYS[1], ARGV[2])
+else
+  local t = redis.call('TIME')
+  score = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('ZADD', KEYS[1], score, ARGV[3] .. ':' .. ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+end
+return 1
+"""
+
+
 class RedisRateLimiter:
     def __init__(
         self,
@@ -89,6 +137,8 @@ class RedisRateLimiter:
         self._window_ms = int(window * 1000)
         self._acquire = self._redis.register_script(ACQUIRE)
         self._record = self._redis.register_script(RECORD)
+        self._reserve = self._redis.register_script(RESERVE)
+        self._settle = self._redis.register_script(SETTLE)
 
     def _keys(self, key: str) -> tuple[str, str]:
         base = f"{self._prefix}rl:{{{key}}}"
@@ -122,6 +172,40 @@ class RedisRateLimiter:
         try:
             await self._record(
                 keys=[self._keys(key)[1]], args=[self._window_ms, int(tokens), new_member()]
+            )
+        except (RedisError, OSError) as exc:
+            raise RateLimiterUnavailable(str(exc)) from exc
+
+    async def reserve(self, key: str, tpm: int, tokens: int) -> RateLimitDecision:
+        member = new_member()
+        amount = max(0, int(tokens))
+        try:
+            result: list[Any] = await self._reserve(
+                keys=[self._keys(key)[1]], args=[self._window_ms, tpm, amount, member]
+            )
+        except (RedisError, OSError) as exc:
+            raise RateLimiterUnavailable(str(exc)) from exc
+        admitted, used, reset_tok, retry = (int(v) for v in result)
+        return decide(
+            admitted=bool(admitted),
+            rpm=None,
+            tpm=tpm,
+            count=0,
+            used=used,
+            reset_requests=0.0,
+            reset_tokens=reset_tok / 1000,
+            retry_after=retry / 1000,
+            exceeded=None if admitted else "tokens",
+            # The member encodes the amount: settling finds the record by it.
+            reservation=f"{amount}:{member}" if admitted else None,
+        )
+
+    async def settle(self, key: str, reservation: str, tokens: int) -> None:
+        _, _, member = reservation.partition(":")
+        try:
+            await self._settle(
+                keys=[self._keys(key)[1]],
+                args=[self._window_ms, reservation, max(0, int(tokens)), member],
             )
         except (RedisError, OSError) as exc:
             raise RateLimiterUnavailable(str(exc)) from exc

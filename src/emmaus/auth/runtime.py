@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TOKEN_ENDPOINT_IP = "oauth2:ip:"
-TOKEN_ENDPOINT_CLIENT = "oauth2:client:"
+TOKEN_ENDPOINT_FAILURES = "oauth2:fail:"  # + address + client id
 
 
 def build_limiter(settings: Settings) -> RateLimiter:

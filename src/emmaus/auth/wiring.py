@@ -12,11 +12,20 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from emmaus.auth.middleware import usage_of
+
 
 def usage_hook(request: Request, usage: object) -> None:
-    """`app.state.usage_hook`: charge a finished completion's tokens to the calling client."""
+    """`app.state.usage_hook`: charge a finished completion's tokens to the calling client
+    (settled against its reservation when the response is over)."""
     context = getattr(request.state, "auth", None)
     total = getattr(usage, "total_tokens", 0)
     if context is None or not total:
         return
-    request.app.state.auth.spawn(context.record_tokens(int(total)))
+    tokens = usage_of(request.scope)
+    if tokens is None:  # served without the middleware: charge at once
+        request.app.state.auth.spawn(context.record_tokens(int(total)))
+        return
+    tokens.limiter, tokens.key = context.limiter, context.client_id
+    tokens.used += int(total)
+    request.app.state.auth.spawn(tokens.charge())  # before the answer reaches the client

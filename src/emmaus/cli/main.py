@@ -9,18 +9,23 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from emmaus.api.common.server import server_options
 from emmaus.catalog import CatalogError, load_catalog
 from emmaus.cli.chat import app as chat_app
 from emmaus.cli.clients import app as clients_app
 from emmaus.cli.db import app as db_app
 from emmaus.cli.ingest import app as ingest_app
+from emmaus.cli.router import app as router_app
+from emmaus.cli.router import show_route
 from emmaus.config import Settings, get_settings
+from emmaus.engine.safety.policy import SafetyPolicyError, load_policy
 
 app = typer.Typer(help="Emmaus: self-hosted conversational AI speaking the Gloo AI contract.")
 app.add_typer(chat_app, name="chat")
 app.add_typer(clients_app, name="clients")
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(router_app, name="router")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -73,6 +78,11 @@ def serve(
     except CatalogError as exc:
         err_console.print(f"[red]catalog error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    try:
+        load_policy(settings.safety_policy)
+    except SafetyPolicyError as exc:
+        err_console.print(f"[red]safety policy error:[/red] {exc}")
+        raise typer.Exit(2) from exc
     _print_first_client(settings, host, port)
     console.print(f"Emmaus listening on [bold]http://{host}:{port}[/bold]  (docs: /docs)")
     uvicorn.run(
@@ -83,8 +93,8 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         loop="uvloop",
-        http="httptools",
         access_log=access_log,
+        **server_options(settings),
     )
 
 
@@ -131,6 +141,22 @@ def complete(
             )
         )
     except Exception as exc:  # the engine's errors carry a readable message
+        err_console.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def route(
+    query: Annotated[str, typer.Argument(help="A user message")],
+    preference: Annotated[str, typer.Option(help="quality, balanced or cost")] = "balanced",
+    family: Annotated[Optional[str], typer.Option(help="Route within a model family")] = None,  # noqa: UP045
+) -> None:
+    """Show how auto-routing would route a message (no model is called)."""
+    if preference not in ("quality", "balanced", "cost"):
+        raise typer.BadParameter("preference must be quality, balanced or cost")
+    try:
+        show_route(query, preference, family)
+    except Exception as exc:  # catalog and routing errors carry a readable message
         err_console.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
         raise typer.Exit(1) from exc
 

@@ -28,6 +28,7 @@ class BranchOps:
     """Mixed into `ConversationManager`."""
 
     db: Database
+    instance_id: str | None
 
     async def _invalidate(self, chat_id: str) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -52,7 +53,7 @@ class BranchOps:
                 parent_id=original.parent_id,
                 now=now,
             )
-            reply = _placeholder(chat_id, seq + 1, user.id, edited.query_id, now)
+            reply = _placeholder(chat_id, seq + 1, user.id, edited.query_id, now, self.instance_id)
             session.add_all([user, reply])
             chat.last_seq, chat.head_message_id, chat.branched = seq + 1, reply.id, True
             chat.updated_at = now
@@ -69,7 +70,9 @@ class BranchOps:
                 raise InvalidChatOperation(f"message {reply_id!r} is not a reply")
             question = await _message_in(session, chat_id, original.parent_id)
             chat.last_seq += 1
-            reply = _placeholder(chat_id, chat.last_seq, question.id, original.query_id, now)
+            reply = _placeholder(
+                chat_id, chat.last_seq, question.id, original.query_id, now, self.instance_id
+            )
             session.add(reply)
             chat.head_message_id, chat.branched, chat.updated_at = reply.id, True, now
         await self._invalidate(chat_id)
@@ -149,10 +152,20 @@ async def _message_in(session: AsyncSession, chat_id: str, message_id: str) -> M
 
 
 def _placeholder(
-    chat_id: str, seq: int, parent_id: str, query_id: str | None, now: object
+    chat_id: str,
+    seq: int,
+    parent_id: str,
+    query_id: str | None,
+    now: object,
+    lease_owner: str | None,
 ) -> MessageRow:
     pending = NewMessage(
-        role="assistant", content="", token_count=0, query_id=query_id, status=PENDING
+        role="assistant",
+        content="",
+        token_count=0,
+        query_id=query_id,
+        status=PENDING,
+        lease_owner=lease_owner,
     )
     return new_row(
         pending,

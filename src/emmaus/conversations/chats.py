@@ -125,6 +125,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment, chat_id = raw.split("|", 1)
-        return datetime.fromisoformat(moment), chat_id
-    except ValueError as exc:
+        when = datetime.fromisoformat(moment)
+        if when.tzinfo is None or "\x00" in chat_id:  # ours always carry a zone
+            raise ValueError("forged cursor")
+        return when, chat_id
+    except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidChatOperation("cursor is not one this server handed out") from exc

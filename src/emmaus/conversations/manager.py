@@ -68,10 +68,12 @@ class ConversationManager(ChatOps, BranchOps, ArchiveOps):
         *,
         stale_after: float = DEFAULT_STALE_AFTER,
         cache: ContextCache | None = None,
+        instance_id: str | None = None,
     ) -> None:
         self.db = db
         self.stale_after = stale_after
         self.cache = cache
+        self.instance_id = instance_id  # leases the placeholders it writes (see leases.py)
 
     # -- turns ---------------------------------------------------------------------------------
 
@@ -151,7 +153,12 @@ class ConversationManager(ChatOps, BranchOps, ArchiveOps):
             user, message_id=new_id(MESSAGE), chat_id=chat.id, seq=seq, parent_id=parent, now=now
         )
         placeholder = NewMessage(
-            role="assistant", content="", token_count=0, query_id=user.query_id, status=PENDING
+            role="assistant",
+            content="",
+            token_count=0,
+            query_id=user.query_id,
+            status=PENDING,
+            lease_owner=self.instance_id,
         )
         reply_row = new_row(
             placeholder,
@@ -172,7 +179,9 @@ class ConversationManager(ChatOps, BranchOps, ArchiveOps):
         """Settle a placeholder: its text, status (complete/partial/failed), model and usage."""
         now = utcnow()
         values = {k: v for k, v in asdict(update_).items() if v is not None}
-        values.update(content=update_.content, status=update_.status, updated_at=now)
+        values.update(
+            content=update_.content, status=update_.status, updated_at=now, lease_owner=None
+        )
         async with self.db.session(write=True) as session:
             result = await session.execute(
                 update(MessageRow)
@@ -188,6 +197,15 @@ class ConversationManager(ChatOps, BranchOps, ArchiveOps):
         if self.cache is not None:
             await self.cache.extend(reply.chat_id, settled)
         return settled
+
+    async def save_partial(self, reply: StoredMessage, text: str) -> None:
+        """The text streamed so far into a pending reply, so a crash keeps it (as `partial`)."""
+        async with self.db.session(write=True) as session:
+            await session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == reply.id, MessageRow.status == PENDING)
+                .values(content=text)
+            )
 
     async def append(
         self,

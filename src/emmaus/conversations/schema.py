@@ -1,5 +1,6 @@
 """Tables of the conversation store: chats, messages (one row each), summaries and idempotency
-keys. Migration: `emmaus/store/migrations/versions/0002_conversations.py`."""
+keys; the instances whose heartbeats lease pending replies. Migrations: `0002_conversations.py`,
+`0004_leases.py` in `emmaus/store/migrations/versions/`."""
 
 from __future__ import annotations
 
@@ -100,6 +101,20 @@ class MessageRow(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(
+        String(40), doc="the instance answering a pending reply (see InstanceRow)"
+    )
+
+
+class InstanceRow(Base):
+    """A running `emmaus serve` process. Its heartbeat is its lease on the replies it is
+    answering: once the heartbeat is old, the instance is dead and any other settles them."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class SummaryRow(Base):

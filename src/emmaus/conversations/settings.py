@@ -32,6 +32,15 @@ class ChatSettings(BaseSettings):
     stale_after: float = Field(
         default=600.0, gt=0, description="Seconds before an unfinished reply counts as failed"
     )
+    lease_timeout: float = Field(
+        default=15.0, gt=0, description="Seconds without a heartbeat before an instance is dead"
+    )
+    heartbeat_interval: float = Field(
+        default=5.0, gt=0, description="Seconds between an instance's heartbeats"
+    )
+    partial_save_interval: float = Field(
+        default=1.0, gt=0, description="Seconds between saves of a streaming reply's text"
+    )
     titles: bool = Field(
         default=True, description="Title chats with the model (else: the first question's words)"
     )

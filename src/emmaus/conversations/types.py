@@ -53,6 +53,7 @@ class StoredMessage:
     suggestions: list[str] | None = None
     meta: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    lease_owner: str | None = None  # the instance answering it, while pending
 
     @property
     def settled(self) -> bool:
@@ -86,6 +87,7 @@ class NewMessage:
     suggestions: list[str] | None = None
     created_at: datetime | None = None  # imports keep the original time; else now
     id: str | None = None  # imports keep the original message id; else a new one
+    lease_owner: str | None = None  # a placeholder: the instance that will answer it
 
 
 @dataclass(slots=True)

@@ -1,5 +1,8 @@
 """Routing: turn the caller's routing fields into a model, by the contract's rule that exactly
-one of `auto_routing: true`, `model` or `model_family` is given."""
+one of `auto_routing: true`, `model` or `model_family` is given. Auto and family routing ask the
+trained tier classifier (`emmaus.engine.routing`) how capable a model the conversation needs,
+then pick the best catalog model of that tier that supports what the request uses and whose
+context window holds it."""
 
 from __future__ import annotations
 
@@ -7,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emmaus.catalog import FAMILIES, Catalog, ModelSpec
-from emmaus.engine.analyser import analyse
+from emmaus.engine.routing import Preference, TierClassifier, TierDecision
 from emmaus.engine.types import Message
 from emmaus.errors import (
     CapabilityNotSupported,
+    ContextTooLong,
     ModelNotFound,
     NoModelAvailable,
     RoutingRuleViolation,
@@ -34,6 +38,9 @@ class RoutingRequest:
     model: str | None = None
     model_family: str | None = None
     needs: frozenset[str] = frozenset()  # capabilities the request uses: tools, streaming, json
+    preference: Preference = "balanced"  # quality | balanced | cost: moves the tier thresholds
+    prompt_tokens: int = 0  # with the output a model may give, what its window must hold
+    output_tokens: int = 0  # requested (0: the model's own maximum counts as the output)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,9 @@ class RoutingDecision:
     chain: tuple[ModelSpec, ...]  # the chosen model first, then same tier+family fallbacks
     requested_family: str | None = None
     notes: tuple[str, ...] = field(default=())
+    preference: Preference = "balanced"
+    probabilities: tuple[float, float, float] | None = None  # auto and family routing
+    signals: tuple[str, ...] = ()
 
     @property
     def model(self) -> ModelSpec:
@@ -53,6 +63,14 @@ class RoutingDecision:
     @property
     def tier_name(self) -> str:
         return f"tier_{self.tier}"
+
+
+def needed(request: RoutingRequest, model: ModelSpec) -> int:
+    """The window `model` needs for `request`: the prompt and the output it would give."""
+    output = model.max_output_tokens
+    if request.output_tokens:
+        output = min(request.output_tokens, output)
+    return request.prompt_tokens + output
 
 
 def mechanism_of(request: RoutingRequest) -> str:
@@ -70,14 +88,15 @@ def mechanism_of(request: RoutingRequest) -> str:
 
 
 class Router:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, classifier: TierClassifier | None = None) -> None:
         self.catalog = catalog
+        self.classifier = classifier or TierClassifier.load()
 
     def route(self, request: RoutingRequest, messages: Sequence[Message]) -> RoutingDecision:
         mechanism = mechanism_of(request)
         if mechanism == DIRECT:
             return self._direct(request)
-        analysis = analyse(messages)
+        analysis: TierDecision = self.classifier.classify(messages, request.preference)
         family = None
         if mechanism == FAMILY:
             family = (request.model_family or "").strip().lower()
@@ -85,12 +104,14 @@ class Router:
                 raise RoutingRuleViolation(
                     f"model_family must be one of {sorted(FAMILIES)}, not {request.model_family!r}"
                 )
-        chain = self._pick(analysis.tier, family, request.needs)
+        chain = self._pick(analysis.tier, family, request)
         chosen = chain[0]
         reason = analysis.reason
         if chosen.tier != analysis.tier:
             reason += f"; no {analysis.tier_name} model, nearest is {chosen.tier_name}"
         reason += f"; chose {chosen.id}"
+        if len(chain) > 1:
+            reason += f" (then {', '.join(m.id for m in chain[1:])})"
         if family:
             reason = f"family {FAMILIES[family]}: " + reason
         return RoutingDecision(
@@ -100,6 +121,9 @@ class Router:
             reason=reason,
             chain=chain,
             requested_family=family,
+            preference=request.preference,
+            probabilities=analysis.probabilities,
+            signals=analysis.signals,
         )
 
     def _direct(self, request: RoutingRequest) -> RoutingDecision:
@@ -120,7 +144,10 @@ class Router:
             chain=(spec,),
         )
 
-    def _pick(self, tier: int, family: str | None, needs: frozenset[str]) -> tuple[ModelSpec, ...]:
+    def _pick(
+        self, tier: int, family: str | None, request: RoutingRequest
+    ) -> tuple[ModelSpec, ...]:
+        needs = request.needs
         capable = [m for m in self.catalog if needs <= m.capabilities]
         if family is not None:
             capable = [m for m in capable if m.family == family]
@@ -128,6 +155,15 @@ class Router:
             where = f" of family {FAMILIES[family]}" if family else ""
             what = f" supporting {', '.join(sorted(needs))}" if needs else ""
             raise NoModelAvailable(f"the catalog has no model{where}{what}")
+        if request.prompt_tokens:
+            holding = [m for m in capable if m.context_window >= needed(request, m)]
+            if not holding:
+                widest = max(capable, key=lambda m: m.context_window)
+                raise ContextTooLong(
+                    f"the request needs about {needed(request, widest):,} tokens of context; "
+                    f"the largest window that fits the routing is {widest.context_window:,}"
+                )
+            capable = holding
         for distance in range(3):
             for candidate_tier in (tier + distance, tier - distance):
                 found = [m for m in capable if m.tier == candidate_tier]

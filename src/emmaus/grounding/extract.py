@@ -11,10 +11,12 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
+from urllib.parse import urlsplit
 
 from bs4 import BeautifulSoup
 
-from emmaus.errors import UnsupportedDocument
+from emmaus.errors import DocumentTooLarge, UnsupportedDocument
+from emmaus.grounding.limits import NO_LIMITS, ExtractLimits
 
 TEXT_TYPES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown"}
 HTML_TYPES = {".html": "html", ".htm": "html", ".xhtml": "html"}
@@ -30,6 +32,24 @@ _MIME = {
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg", "head", "nav", "footer")
 _BLANKS = re.compile(r"\n{3,}")
 _MAX_TITLE = 300
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")
+# Elements that never close.
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta"})
+_VOID |= {"param", "source", "track", "wbr"}
+
+
+def html_depth(html: str) -> int:
+    """How deep the tags nest (a linear scan, before any parser sees the document)."""
+    depth = deepest = 0
+    for closing, name, self_closing in _TAG.findall(html):
+        if closing:
+            depth = max(0, depth - 1)
+        elif not self_closing and name.lower() not in _VOID:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +82,20 @@ def _tidy(text: str) -> str:
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
 
+def web_link(value: object) -> str | None:
+    """`value` when it is an absolute http(s) URL, else None: a citation is only ever a web
+    link (never `javascript:`, `data:` or a relative path)."""
+    if not isinstance(value, str):
+        return None
+    link = value.strip()
+    parsed = urlsplit(link)
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.netloc:
+        return None
+    if any(c.isspace() or ord(c) < 32 for c in link) or len(link) > 2000:
+        return None
+    return link
+
+
 def _short(title: str) -> str:
     title = " ".join(title.split())
     return title[:_MAX_TITLE]
@@ -83,7 +117,7 @@ def _html_text(html: str) -> tuple[str, str | None, str | None]:
     elif (h1 := soup.find("h1")) is not None:
         title = h1.get_text(" ")
     canonical = soup.find("link", rel="canonical")
-    url = canonical.get("href") if canonical is not None else None
+    url = web_link(canonical.get("href")) if canonical is not None else None
     for tag in soup(_DROP_TAGS):
         tag.decompose()
     # Block elements end with a newline so paragraphs survive as blank-line-separated text.
@@ -92,24 +126,46 @@ def _html_text(html: str) -> tuple[str, str | None, str | None]:
     return soup.get_text(""), title, url if isinstance(url, str) else None
 
 
-def _pdf_text(data: bytes) -> tuple[str, str | None]:
+def _pdf_text(data: bytes, limits: ExtractLimits) -> tuple[str, str | None]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) > limits.max_pages:
+            raise DocumentTooLarge(f"the PDF has more than {limits.max_pages} pages")
+        pages, length = [], 0
+        for page in reader.pages:
+            contents = page.get_contents()
+            # Drawing text takes a few bytes per character: a content stream that inflates far
+            # past the text limit is refused before the (slow) text extraction reads it.
+            if contents is not None and len(contents.get_data()) > 2 * limits.max_text_chars:
+                raise DocumentTooLarge(_too_much_text(limits))
+            text = page.extract_text() or ""
+            length += len(text)
+            if length > limits.max_text_chars:
+                raise DocumentTooLarge(_too_much_text(limits))
+            pages.append(text)
         title = reader.metadata.title if reader.metadata else None
     except (PdfReadError, ValueError, KeyError) as exc:
         raise UnsupportedDocument(f"unreadable PDF: {exc}") from exc
     return "\n\n".join(pages), title
 
 
-def extract(name: str, data: bytes, content_type: str | None = None) -> Extracted:
-    """Text and title of a document named `name` (a file name or path) with bytes `data`."""
+def _too_much_text(limits: ExtractLimits) -> str:
+    return f"the document holds more than {limits.max_text_chars:,} characters of text"
+
+
+def extract(
+    name: str, data: bytes, content_type: str | None = None, limits: ExtractLimits = NO_LIMITS
+) -> Extracted:
+    """Text and title of a document named `name` (a file name or path) with bytes `data`.
+    Raises `DocumentTooLarge` past `limits` (uploads run this in `sandbox`, bounded)."""
     kind = kind_of(name, content_type)
     stem = PurePath(name).stem or name
     url: str | None = None
+    if kind in ("text", "markdown", "html") and len(data) > 4 * limits.max_text_chars:
+        raise DocumentTooLarge(_too_much_text(limits))
     if kind in ("text", "markdown"):
         raw = _decode(data)
         if kind == "markdown":
@@ -120,12 +176,20 @@ def extract(name: str, data: bytes, content_type: str | None = None) -> Extracte
             text = raw
         title = _first_line(raw) if kind == "markdown" else None
     elif kind == "html":
-        text, title, url = _html_text(_decode(data))
+        html = _decode(data)
+        if html_depth(html) > limits.max_html_depth:
+            raise DocumentTooLarge(f"the HTML nests deeper than {limits.max_html_depth} tags")
+        text, title, url = _html_text(html)
     elif kind == "pdf":
-        text, title = _pdf_text(data)
+        text, title = _pdf_text(data, limits)
     else:
         raise UnsupportedDocument(
             f"{name}: unsupported document type; use one of {', '.join(sorted(KINDS))}"
         )
-    text = _tidy(text)
+    if len(text) > limits.max_text_chars:
+        raise DocumentTooLarge(_too_much_text(limits))
+    # NUL cannot be stored in PostgreSQL text, and means nothing in prose: drop it.
+    text = _tidy(text.replace("\x00", ""))
+    title = (title or "").replace("\x00", "")
+    stem = stem.replace("\x00", "")
     return Extracted(kind, _short(title or stem) or stem, text, url)

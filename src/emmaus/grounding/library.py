@@ -13,15 +13,17 @@ import hashlib
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emmaus.errors import EmptyDocument, InvalidRequest
+from emmaus.errors import DocumentTooLarge, EmptyDocument, InvalidRequest, LibraryQuotaExceeded
 from emmaus.grounding.chunking import chunk_text
 from emmaus.grounding.embedder import Embedder
 from emmaus.grounding.extract import Extracted, extract
+from emmaus.grounding.limits import IngestLimits, LibraryQuota
 from emmaus.grounding.models import Document, IngestResult, Publisher
+from emmaus.grounding.sandbox import read_upload
 from emmaus.grounding.schema import SHARED, ChunkRow, DocumentRow, PublisherRow
 from emmaus.store import Database, utcnow
 
@@ -37,9 +39,20 @@ def to_blob(vector: np.ndarray) -> bytes:
 
 
 class Library:
-    def __init__(self, db: Database, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        embedder: Embedder | None = None,
+        *,
+        limits: IngestLimits | None = None,
+        quota: LibraryQuota | None = None,
+    ) -> None:
+        """`limits`: uploads are read in a bounded child process (`sandbox`); None reads them
+        in a thread, unbounded (trusted files: the CLI's own ingest). `quota`: per client."""
         self.db = db
         self.embedder = embedder or Embedder()
+        self.limits = limits
+        self.quota = quota
 
     # Publishers
 
@@ -101,7 +114,11 @@ class Library:
         existing = await self._document(publisher.id, source)
         if existing is not None and existing.content_hash == digest:
             return IngestResult("unchanged", Document.of(existing, publisher.name))
-        extracted = await asyncio.to_thread(extract, source, data, content_type)
+        await self._check_quota(publisher, adding=len(data), replacing=existing)
+        if self.limits is not None:
+            extracted = await read_upload(source, data, content_type, self.limits)
+        else:
+            extracted = await asyncio.to_thread(extract, source, data, content_type)
         return await self.ingest_text(
             publisher,
             source,
@@ -121,6 +138,10 @@ class Library:
         chunks = chunk_text(doc.text)
         if not chunks:
             raise EmptyDocument(f"{source}: no text found")
+        if self.limits is not None and len(chunks) > self.limits.max_chunks:
+            most = self.limits.max_chunks
+            raise DocumentTooLarge(f"{source}: {len(chunks):,} chunks (at most {most:,})")
+        await self._check_quota(publisher, chunks=len(chunks), replacing=existing)
         # Embedding dominates ingest time; it runs off the event loop.
         vectors = await asyncio.to_thread(self.embedder.embed, [c.text for c in chunks])
         now = utcnow()
@@ -149,6 +170,44 @@ class Library:
             )
             await self._bump(s, publisher.id)
         return IngestResult(status, Document.of(row, publisher.name))
+
+    async def usage(self, owner: str) -> tuple[int, int, int]:
+        """(documents, bytes, chunks) in `owner`'s own publishers."""
+        query = (
+            select(
+                func.count(DocumentRow.id),
+                func.coalesce(func.sum(DocumentRow.size_bytes), 0),
+                func.coalesce(func.sum(DocumentRow.chunk_count), 0),
+            )
+            .join(PublisherRow, PublisherRow.id == DocumentRow.publisher_id)
+            .where(PublisherRow.owner_client_id == owner)
+        )
+        async with self.db.session() as s:
+            documents, size, chunks = (await s.execute(query)).one()
+        return int(documents), int(size), int(chunks)
+
+    async def _check_quota(
+        self,
+        publisher: Publisher,
+        *,
+        adding: int = 0,
+        chunks: int = 0,
+        replacing: DocumentRow | None = None,
+    ) -> None:
+        owner = publisher.owner_client_id
+        if self.quota is None or owner is None:
+            return
+        documents, size, stored_chunks = await self.usage(owner)
+        if replacing is not None:  # an update frees what it replaces
+            documents, size = documents - 1, size - replacing.size_bytes
+            stored_chunks -= replacing.chunk_count
+        quota = self.quota
+        if documents + 1 > quota.max_documents:
+            raise LibraryQuotaExceeded(f"your library holds {quota.max_documents:,} documents")
+        if size + adding > quota.max_bytes:
+            raise LibraryQuotaExceeded(f"your library holds {quota.max_bytes:,} bytes")
+        if stored_chunks + chunks > quota.max_chunks:
+            raise LibraryQuotaExceeded(f"your library holds {quota.max_chunks:,} chunks")
 
     async def _document(
         self, publisher_id: int, source: str, session: AsyncSession | None = None

@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import select
 
 from emmaus.grounding.embedder import DIMENSIONS
+from emmaus.grounding.extract import web_link
 from emmaus.grounding.index import DEFAULT_FLOOR, HybridIndex, Shard
 from emmaus.grounding.library import Library
 from emmaus.grounding.models import Publisher, Source
@@ -109,7 +110,7 @@ class Retriever:
                     chunk.document_id,
                     names[hit.publisher_id],
                     title,
-                    url,
+                    web_link(url),  # rows stored before links were checked, too
                     chunk.text,
                     chunk.position,
                     hit.similarity,

@@ -1,11 +1,12 @@
-"""CompletionService: Completions v2 semantics on domain types. Routes the request, applies the
-tradition layer, calls the provider and falls back along the routing chain when a model fails."""
+"""CompletionService: Completions v2 semantics on domain types. Routes the request, judges it and
+screens the answer (`Safeguard`), applies the tradition layer, calls the provider and falls back
+along the routing chain when a model fails."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from emmaus.catalog import ModelSpec
 from emmaus.engine.providers.base import Provider
@@ -13,6 +14,7 @@ from emmaus.engine.router import Router, RoutingDecision, RoutingRequest
 from emmaus.engine.traditions import apply_tradition
 from emmaus.engine.types import Completion, GenerationParams, Message, StreamDelta
 from emmaus.errors import ProviderError, ProviderStreamBroken
+from emmaus.services.safeguard import Safeguard, SafetyOutcome, Screening
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,8 @@ class CompletionRequest:
     routing: RoutingRequest
     params: GenerationParams
     tradition: str | None = None
+    client_id: str | None = None  # whose safety policy applies
+    screening: Screening = "full"
 
 
 @dataclass(slots=True)
@@ -32,21 +36,41 @@ class Served:
     decision: RoutingDecision
     model: ModelSpec
     fallbacks_used: int = 0
+    safety: SafetyOutcome = field(default_factory=SafetyOutcome)
 
     @property
     def reason(self) -> str:
+        reason = self.decision.reason
         if self.fallbacks_used:
-            return f"{self.decision.reason}; fell back to {self.model.id}"
-        return self.decision.reason
+            reason += f"; fell back to {self.model.id}"
+        if self.safety.answered_by_layer:
+            verdict = self.safety.input
+            reason += f"; safety: {verdict.action} ({', '.join(verdict.categories)}), answered by "
+            reason += "the safety layer"
+        return reason
 
 
 class CompletionService:
-    def __init__(self, router: Router, providers: Mapping[str, Provider]) -> None:
+    def __init__(
+        self,
+        router: Router,
+        providers: Mapping[str, Provider],
+        safeguard: Safeguard | None = None,
+    ) -> None:
         self.router = router
         self.providers = providers
+        self.safeguard = safeguard or Safeguard(None)
 
     def decide(self, request: CompletionRequest) -> RoutingDecision:
-        return self.router.route(request.routing, request.messages)
+        routing = request.routing
+        if not routing.prompt_tokens:  # models whose window cannot hold it are ruled out
+            output = request.params.max_tokens or 0
+            routing = replace(routing, prompt_tokens=prompt_tokens(request), output_tokens=output)
+        return self.router.route(routing, request.messages)
+
+    def judge(self, request: CompletionRequest) -> SafetyOutcome:
+        """The safety layer's verdict on the request (cheap; no model is called)."""
+        return self.safeguard.assess(request.messages, request.client_id, request.screening)
 
     def _prepare(self, request: CompletionRequest, model: ModelSpec) -> GenerationParams:
         params = request.params
@@ -58,9 +82,17 @@ class CompletionService:
         return apply_tradition(request.messages, request.tradition)
 
     async def complete(
-        self, request: CompletionRequest, decision: RoutingDecision | None = None
+        self,
+        request: CompletionRequest,
+        decision: RoutingDecision | None = None,
+        safety: SafetyOutcome | None = None,
     ) -> tuple[Served, Completion]:
+        """The whole answer. `safety`: the request's verdict when the caller judged it already."""
         decision = decision or self.decide(request)
+        safety = safety or self.judge(request)
+        if safety.answered_by_layer:
+            answer = self.safeguard.layer_answer(safety, request.client_id, request.tradition)
+            return Served(decision, decision.model, safety=safety), answer
         prompt = self._prompt(request)
         last_error: ProviderError | None = None
         for attempt, model in enumerate(decision.chain):
@@ -73,15 +105,25 @@ class CompletionService:
                 log.warning("model %s failed (%s); falling back", model.id, exc.name)
                 last_error = exc
                 continue
-            return Served(decision, model, attempt), result
+            screened = self.safeguard.screen_completion(
+                result, safety, request.client_id, on=request.screening != "off"
+            )
+            return Served(decision, model, attempt, safety), screened
         raise last_error or ProviderError("no model could answer")
 
     async def stream(
-        self, request: CompletionRequest, decision: RoutingDecision | None = None
+        self,
+        request: CompletionRequest,
+        decision: RoutingDecision | None = None,
+        safety: SafetyOutcome | None = None,
     ) -> tuple[Served, AsyncIterator[StreamDelta]]:
         """Open a stream. Failures before the first delta fall back along the chain and, when
         every model fails, raise here, so the caller can still answer with an HTTP error."""
         decision = decision or self.decide(request)
+        safety = safety or self.judge(request)
+        if safety.answered_by_layer:
+            answer = self.safeguard.layer_answer(safety, request.client_id, request.tradition)
+            return Served(decision, decision.model, safety=safety), _answered(answer)
         prompt = self._prompt(request)
         for attempt, model in enumerate(decision.chain):
             provider = self.providers[model.provider]
@@ -93,12 +135,26 @@ class CompletionService:
             except ProviderError as exc:
                 error = exc
             else:
-                return Served(decision, model, attempt), _prepend(first, deltas)
+                stream = _prepend(first, deltas)
+                if self.safeguard.layer is not None and request.screening != "off":
+                    stream = self.safeguard.screen_stream(stream, safety, request.client_id)
+                return Served(decision, model, attempt, safety), stream
             await _close(deltas)
             if not error.retryable or attempt == len(decision.chain) - 1:
                 raise error
             log.warning("model %s failed before streaming (%s); falling back", model.id, error.name)
         raise ProviderError("no model could answer")
+
+
+def prompt_tokens(request: CompletionRequest) -> int:
+    """An estimate of the prompt (~4 characters a token; the provider counts exactly later)."""
+    return sum(len(m.content or "") for m in request.messages) // 4 + 1
+
+
+async def _answered(answer: Completion) -> AsyncIterator[StreamDelta]:
+    """The layer's own answer as a stream: the text, then the finish."""
+    yield StreamDelta(content=answer.content)
+    yield StreamDelta(finish_reason=answer.finish_reason, usage=answer.usage)
 
 
 async def _prepend(

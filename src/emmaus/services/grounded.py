@@ -13,13 +13,14 @@ from emmaus.errors import GroundingUnavailable
 from emmaus.grounding.citations import (
     Citation,
     MarkerFilter,
-    context_message,
+    grounded_messages,
     group_sources,
     last_user_text,
     validate_answer,
 )
 from emmaus.grounding.retrieval import Retriever
 from emmaus.services.completions import CompletionRequest, CompletionService
+from emmaus.services.safeguard import SafetyOutcome
 
 
 @dataclass(slots=True)
@@ -29,6 +30,7 @@ class GroundedCall:
     request: CompletionRequest
     decision: RoutingDecision
     citations: list[Citation]
+    safety: SafetyOutcome
 
     def checked(self, completion: Completion) -> Completion:
         """The answer with markers that name no retrieved source removed."""
@@ -69,9 +71,12 @@ class GroundedService:
         """Route first (a routing error costs no retrieval), then retrieve and ground."""
         if self.retriever is None:
             raise GroundingUnavailable("the content library is not configured on this server")
+        request = replace(request, client_id=client_id)
         decision = self.completions.decide(request)
         query = last_user_text(request.messages)
         sources = await self.retriever.search(client_id, query, list(publishers), limit)
         citations = group_sources(sources)
-        grounded = replace(request, messages=[context_message(citations), *request.messages])
-        return GroundedCall(grounded, decision, citations)
+        # Judged on what the person wrote: document text is neither a crisis nor a request.
+        safety = self.completions.judge(request)
+        grounded = replace(request, messages=grounded_messages(request.messages, citations))
+        return GroundedCall(grounded, decision, citations, safety)

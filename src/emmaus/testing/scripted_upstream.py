@@ -23,6 +23,7 @@ The behaviour is chosen per request by the `model` name: words joined by `+`, in
 |---|---|
 | `fixed` | (default) answers `tokens` tokens of the vocabulary, each `size` characters long |
 | `echo` | answers with the last user message, streamed in pieces of `size` characters |
+| `recite` | answers with the last line of the last system message (a scripted answer) |
 | `tokens-<n>`, `size-<n>` | tokens per answer / characters per token (server defaults: CLI) |
 | `slow-<ms>` | waits before the response starts (latency to the first byte) |
 | `drip-<ms>` | waits between stream chunks |
@@ -270,7 +271,11 @@ class ScriptedUpstream:
         if shapes.wants_tool_call(request, script.has("tools")):
             calls = shapes.plan_tool_calls(request, script.calls)
             return shapes.Answer([], calls, "tool_calls", prompt_tokens)
-        if script.has("echo"):
+        if script.has("recite"):
+            system = [m for m in request["messages"] if m.get("role") == "system"]
+            text = shapes.message_text(system[-1].get("content")) if system else ""
+            pieces = shapes.split_text(text.rsplit("\n", 1)[-1], size)
+        elif script.has("echo"):
             last = next(
                 (m for m in reversed(request["messages"]) if m.get("role") == "user"),
                 request["messages"][-1],

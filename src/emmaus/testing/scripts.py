@@ -7,6 +7,7 @@ from functools import lru_cache
 
 FLAGS = {
     "echo",
+    "recite",
     "fixed",
     "hang",
     "disconnect",

@@ -11,7 +11,7 @@ import pytest
 
 from emmaus.conversations.settings import ChatSettings
 from emmaus.testing import UpstreamHandle
-from tests.api.chats.v1_support import V1Server, upstream_name, v1_server, v1_settings
+from tests.api.chats.v1_support import V1Server, tier_of, upstream_name, v1_server, v1_settings
 from tests.support.module_databases import module_database_url  # noqa: F401
 
 QUIET = {"enable_suggestions": 0}  # no follow-up completion: these tests look at the answer
@@ -210,7 +210,7 @@ def test_character_limit_cuts_at_a_sentence_and_is_told_to_the_model(
     text = "First sentence here. Second sentence is longer than that. Third one never fits."
     capped = send(http, text, character_limit=60)["message"]
     assert capped == "First sentence here. Second sentence is longer than that."
-    request = upstream.last_request(upstream_name(1))
+    request = upstream.last_request(upstream_name(tier_of(text)))
     assert request is not None
     body = request["body"]
     assert body["max_tokens"] == 60 // 3 + 16
@@ -225,10 +225,12 @@ def test_character_limit_cuts_at_a_sentence_and_is_told_to_the_model(
     assert pieces == events[-2]["message"] == capped  # type: ignore[index]
 
 
+# Long enough to arrive in several pieces: the output screen holds back ~200 characters.
+STREAMED = ("The Sermon on the Mount is found in Matthew chapters five to seven. " * 8).strip()
+
+
 def test_streaming_events_then_the_v1_object_then_done(http: httpx.Client) -> None:
-    response = http.post(
-        "/ai/v1/message", json={"query": "Stream me, please.", "stream": True, **QUIET}
-    )
+    response = http.post("/ai/v1/message", json={"query": STREAMED, "stream": True, **QUIET})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     events = sse_events(response)
@@ -238,7 +240,7 @@ def test_streaming_events_then_the_v1_object_then_done(http: httpx.Client) -> No
     assert set(final) >= {"chat_id", "query_id", "message_id", "timestamp", "suggestions"}
     deltas = events[:-2]
     assert len(deltas) > 1 and all(set(d) == {"message"} for d in deltas)  # type: ignore[arg-type]
-    assert "".join(d["message"] for d in deltas) == final["message"] == "Stream me, please."  # type: ignore[index]
+    assert "".join(d["message"] for d in deltas) == final["message"] == STREAMED  # type: ignore[index]
     history = http.get("/ai/v1/chat", params={"chat_id": final["chat_id"]}).json()
     assert history["messages"][0]["stream"] is True
     kallm = http.post(
@@ -253,7 +255,8 @@ def test_a_chat_tradition_reaches_the_model(http: httpx.Client, upstream: Upstre
         "chat_id"
     ]
     send(http, "What is grace?", chat_id)
-    system = upstream.last_request(upstream_name(1))["body"]["messages"][0]  # type: ignore[index]
+    model = upstream_name(tier_of("What is grace?"))
+    system = upstream.last_request(model)["body"]["messages"][0]  # type: ignore[index]
     assert system["role"] == "system" and "Roman Catholic" in system["content"]
     bad = http.post("/ai/v1/chat", json={"tradition": "gnostic"})
     assert bad.status_code == 422
@@ -281,8 +284,12 @@ def test_sources_come_from_the_clients_library(
     source = answer["sources"][0]
     assert set(source) == {"item_id", "item_title", "publisher", "url", "snippet", "score"}
     assert source["publisher"] == "Home" and "watering twice a week" in source["snippet"]
-    system = upstream.last_request(upstream_name(1))["body"]["messages"][0]["content"]  # type: ignore[index]
-    assert "Sources from trusted publishers" in system and "twice a week" in system
+    sent = upstream.last_request(upstream_name(tier_of(question)))["body"]["messages"]  # type: ignore[index]
+    assert "Sources from trusted publishers" in sent[0]["content"]  # the instruction: system
+    reference = sent[-2]  # the sources: a delimited block of data just before the question
+    assert reference["role"] == "user" and "<sources>" in reference["content"]
+    assert "twice a week" in reference["content"] and "twice a week" not in sent[0]["content"]
+    assert sent[-1]["content"] == question
     history = http.get("/ai/v1/chat", params={"chat_id": answer["chat_id"]}).json()
     assert history["messages"][1]["sources"] == answer["sources"]
 

@@ -11,16 +11,17 @@ import orjson
 import pytest
 
 from emmaus.conversations.settings import ChatSettings
-from emmaus.engine.analyser import analyse
+from emmaus.engine.routing import TierClassifier
 from emmaus.engine.types import Message
 from emmaus.testing import UpstreamHandle
 from tests.api.chats.v1_support import V1Server, upstream_name, v1_server, v1_settings
 from tests.support.module_databases import module_database_url  # noqa: F401
 
-BROKEN, SLOW, FAILING = "disconnect", "slow-1000+drip-100+tokens-60", "fail-500"
-SIMPLE = "Hello, tell me something nice."  # tier 1: the upstream drops the connection
-SLOW_QUESTION = "Explain why the sky is blue."  # tier 2: a slow stream
-HARD = (  # tier 3: the upstream answers 500
+BROKEN, SLOW = "disconnect", "slow-1000+drip-100+tokens-60"
+FAILING = "fail-503+retryafter-7"  # an overloaded upstream: its hint must reach the client
+SIMPLE = "Hi! Good morning."  # tier 1: the upstream drops the connection
+SLOW_QUESTION = "What should I pack for a weekend camping trip?"  # tier 2: a slow stream
+HARD = (  # tier 3: the upstream answers 503 with Retry-After: 7
     "Explain why and compare in depth, step by step, the trade-offs between atonement and "
     "justification?"
 )
@@ -53,7 +54,8 @@ def http(server: V1Server) -> Iterator[httpx.Client]:
 
 
 def test_the_questions_route_where_the_faults_are() -> None:
-    tiers = [analyse([Message(role="user", content=q)]).tier for q in (SIMPLE, SLOW_QUESTION, HARD)]
+    router = TierClassifier.load()
+    tiers = [router.classify([Message("user", q)]).tier for q in (SIMPLE, SLOW_QUESTION, HARD)]
     assert tiers == [1, 2, 3]
 
 
@@ -92,7 +94,8 @@ def test_a_failed_model_call_keeps_the_question(http: httpx.Client, stream: bool
     response = http.post(
         "/ai/v1/message", json={"query": HARD, "chat_id": chat_id, "stream": stream, **QUIET}
     )
-    assert response.status_code >= 500
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "7"  # v1 passes the upstream's hint on, as v2 does
     assert response.headers["content-type"].startswith("application/json")
     error = response.json()["error"]
     assert error["chat_id"] == chat_id and error["query_id"].startswith("q")

@@ -17,7 +17,7 @@ from emmaus.engine.providers.token_estimate import estimate_tokens
 from emmaus.store import Database
 from emmaus.store.database import database_url_for
 from emmaus.testing import UpstreamHandle
-from tests.api.chats.v1_support import V1Server, upstream_name, v1_server, v1_settings
+from tests.api.chats.v1_support import V1Server, tier_of, upstream_name, v1_server, v1_settings
 from tests.support.module_databases import module_database_url  # noqa: F401
 
 WINDOW = 1024  # tokens: with max_tokens 256 and the margin, ~640 tokens of context
@@ -66,17 +66,23 @@ async def wait_for_summary(
     return found
 
 
+# Routed to tier 1, away from the summaries' own model calls (the upstream's last request of the
+# model is then the turn's).
+FIRST, SECOND = "Thanks! Quick question: who wrote Acts?", "Got it, thanks."
+
+
 async def test_newest_turns_fit_the_window_and_older_ones_get_summarised(
     server: V1Server, manager: ConversationManager, upstream: UpstreamHandle
 ) -> None:
     client_id, headers = server.new_client()
     chat = await manager.import_chat(client_id, seeded(SEEDED), title="long")
     async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=60) as http:
-        body = {"query": "What did we discuss?", "chat_id": chat.id, **QUIET}
+        body = {"query": FIRST, "chat_id": chat.id, **QUIET}
         first = await http.post("/ai/v1/message", json=body)
         assert first.status_code == 200, first.text
-        sent = upstream.last_request(upstream_name(1))["body"]["messages"]  # type: ignore[index]
-        assert sent[0]["role"] == "system" and sent[-1]["content"] == "What did we discuss?"
+        model = upstream_name(tier_of(FIRST))
+        sent = upstream.last_request(model)["body"]["messages"]  # type: ignore[index]
+        assert sent[0]["role"] == "system" and sent[-1]["content"] == FIRST
         turns = [m["content"] for m in sent[1:-1]]
         assert 10 < len(turns) < 100  # far fewer than the chat holds, but a good share of it
         newest = [
@@ -95,10 +101,10 @@ async def test_newest_turns_fit_the_window_and_older_ones_get_summarised(
         assert summary.from_seq <= summary.to_seq < SEEDED and summary.content
         assert len(stored) == SEEDED + 2  # the originals stay in the history
 
-        body = {"query": "And then?", "chat_id": chat.id, **QUIET}
+        body = {"query": SECOND, "chat_id": chat.id, **QUIET}
         second = await http.post("/ai/v1/message", json=body)
         assert second.status_code == 200
-        sent = upstream.last_request(upstream_name(1))["body"]["messages"]  # type: ignore[index]
+        sent = upstream.last_request(upstream_name(tier_of(SECOND)))["body"]["messages"]  # type: ignore[index]
         assert f"messages {summary.from_seq}-{summary.to_seq}" in sent[0]["content"]
         kept = [m["content"] for m in sent[1:-1]]
         after = [m.content for m in stored if m.seq > summary.to_seq]

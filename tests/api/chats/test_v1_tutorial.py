@@ -85,7 +85,9 @@ def test_the_tutorial_flow(server: V1Server) -> None:
         "sources_limit",
         "suggestions",
         "intent",
+        "safety",  # Emmaus: what the safety layer did
     }
+    assert first["safety"] == {"action": "none", "categories": [], "severity": "none"}
     assert ID["c"].match(first["chat_id"]) and ID["q"].match(first["query_id"])
     assert ID["m"].match(first["message_id"]) and TIMESTAMP.match(first["timestamp"])
     assert first["success"] is True and first["message"] == question  # the echo model
@@ -137,6 +139,7 @@ def test_the_tutorial_flow(server: V1Server) -> None:
         "message",
         "model",
         "publishers",
+        "safety",
     }
     assert user["character_limit"] == 1000 and user["stream"] is False
     assert user["model"] == reply["model"] == first["model"] and user["publishers"] == []
@@ -152,7 +155,9 @@ def test_the_tutorial_flow(server: V1Server) -> None:
         "suggestions",
         "message",
         "model",
+        "safety",
     }
+    assert user["safety"] == reply["safety"] == first["safety"]
     assert reply["success"] is True and reply["suggestions"] == suggestions
     assert reply["sources_limit"] == 5 and reply["sources"] == []
     stamps = [m["timestamp"] for m in messages]

@@ -114,7 +114,16 @@ def v1_settings(
         database_url=database_url,
         upstream_retries=0,
         upstream_timeout=10,
+        safety_stream_hold=48,  # streams of a few dozen characters still arrive in pieces
     )
+
+
+def tier_of(query: str, *history: str) -> int:
+    """The tier auto-routing gives `query` (the v1 turn routes on the question alone)."""
+    from emmaus.engine.routing import TierClassifier
+    from emmaus.engine.types import Message
+
+    return TierClassifier.load().classify([Message("user", query)]).tier
 
 
 def upstream_name(tier: int, script: str = "echo") -> str:

@@ -78,7 +78,7 @@ def test_auto_routing_by_query(http: httpx.Client) -> None:
     assert deep["model"] == "deep-anthropic"
     assert deep["model_family"] == "Anthropic"
     assert 0 <= deep["routing_confidence"] <= 1
-    assert "theological depth" in deep["routing_reason"]
+    assert "critical analysis" in deep["routing_reason"]  # the signal that decided, in words
 
 
 def test_model_family_with_auto_routing_false(http: httpx.Client) -> None:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from emmaus.auth.clients import SCOPE_API
 from emmaus.auth.dependencies import auth_runtime
 from emmaus.auth.ratelimit import RateLimitDecision, RateLimiterUnavailable
-from emmaus.auth.runtime import TOKEN_ENDPOINT_CLIENT, TOKEN_ENDPOINT_IP, AuthRuntime
+from emmaus.auth.runtime import TOKEN_ENDPOINT_FAILURES, TOKEN_ENDPOINT_IP, AuthRuntime
 from emmaus.auth.secrets import MAX_CLIENT_ID_LENGTH
 
 router = APIRouter(tags=["auth"])
@@ -75,7 +75,7 @@ def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
 
 def _plausible(client_id: str) -> str:
     # Bounded before it becomes a rate-limit key or a database lookup.
-    if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
+    if not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH or "\x00" in client_id:
         raise _OAuthError(401, "invalid_client", "client authentication failed")
     return client_id
 
@@ -99,6 +99,15 @@ async def _admit(runtime: AuthRuntime, key: str, rpm: int) -> Response | None:
     if not rpm:
         return None
     decision = await runtime.limiter.acquire(key, rpm)
+    return None if decision.allowed else _too_many(decision)
+
+
+async def _failures_left(runtime: AuthRuntime, key: str, limit: int) -> Response | None:
+    """Refuses a source that failed `limit` times in the window. Failures are counted as the
+    limiter's tokens (shared across instances like every limit); attempts do not count."""
+    if not limit:
+        return None
+    decision = await runtime.limiter.acquire(key, None, limit)
     return None if decision.allowed else _too_many(decision)
 
 
@@ -141,11 +150,16 @@ async def token(request: Request) -> Response:
             raise _OAuthError(400, "unsupported_grant_type", "only client_credentials is supported")
         client_id, secret = _credentials(request, form)
         client_id = _plausible(client_id)
+        # Wrong secrets slow the address that sends them, never the client everywhere: ids are
+        # not secret (every token carries one), so a lockout per id would be a denial of service.
+        failures = f"{TOKEN_ENDPOINT_FAILURES}{ip}:{client_id}"
         limit = settings.token_endpoint_client_rpm
-        if refused := await _admit(runtime, TOKEN_ENDPOINT_CLIENT + client_id, limit):
+        if refused := await _failures_left(runtime, failures, limit):
             return refused
         client = await runtime.clients.authenticate(client_id, secret)
         if client is None:
+            if limit:
+                await runtime.limiter.record_tokens(failures, 1)
             raise _OAuthError(401, "invalid_client", "client authentication failed")
         requested = frozenset((form.get("scope") or SCOPE_API).split())
         if not requested <= client.scopes:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from emmaus.api.common.schemas import SafetyOut
 from emmaus.conversations.schema import COMPLETE
 from emmaus.conversations.types import Chat, StoredMessage
 from emmaus.engine.traditions import Tradition
@@ -81,6 +82,9 @@ class MessageResponse(BaseModel):
     sources_limit: int
     suggestions: list[str]
     intent: int
+    safety: SafetyOut | None = Field(
+        default=None, description="Emmaus: what the safety layer did with this turn"
+    )
 
 
 class KallmResponse(BaseModel):
@@ -101,6 +105,7 @@ class UserTurn(BaseModel):
     message: str
     model: str | None
     publishers: list[str]
+    safety: SafetyOut | None = None  # the verdict on this question (Emmaus)
 
 
 class KallmTurn(BaseModel):
@@ -115,6 +120,7 @@ class KallmTurn(BaseModel):
     suggestions: list[str]
     message: str
     model: str | None
+    safety: SafetyOut | None = None  # what the safety layer did with this reply (Emmaus)
 
 
 class ChatHistory(BaseModel):
@@ -188,6 +194,7 @@ def message_response(result: TurnResult) -> dict[str, Any]:
         "sources_limit": result.sources_limit,
         "suggestions": result.suggestions,
         "intent": result.intent,
+        "safety": result.safety,
     }
 
 
@@ -200,7 +207,9 @@ def kallm_response(result: TurnResult) -> dict[str, Any]:
     }
 
 
-def history_turn(message: StoredMessage, model: str | None) -> dict[str, Any]:
+def history_turn(
+    message: StoredMessage, model: str | None, safety: dict[str, Any] | None
+) -> dict[str, Any]:
     meta = message.meta or {}
     if message.role == "user":
         return {
@@ -214,6 +223,7 @@ def history_turn(message: StoredMessage, model: str | None) -> dict[str, Any]:
             "message": message.content,
             "model": model,
             "publishers": list(meta.get("publishers") or []),
+            "safety": safety,
         }
     return {
         "query_id": message.query_id,
@@ -227,14 +237,17 @@ def history_turn(message: StoredMessage, model: str | None) -> dict[str, Any]:
         "suggestions": list(message.suggestions or []),
         "message": message.content,
         "model": message.model,
+        "safety": meta.get("safety"),
     }
 
 
 def chat_history(chat: Chat, messages: list[StoredMessage]) -> dict[str, Any]:
     """Gloo's history: user turns and `kallm` replies (other roles are not part of v1)."""
     models = {m.query_id: m.model for m in messages if m.role == "assistant" and m.model}
+    # A question shows the verdict stored with its reply (the reply records the turn's verdict).
+    verdicts = {m.query_id: (m.meta or {}).get("safety") for m in messages if m.role == "assistant"}
     turns = [
-        history_turn(m, models.get(m.query_id))
+        history_turn(m, models.get(m.query_id), verdicts.get(m.query_id))
         for m in messages
         if m.role in ("user", "assistant") and not m.tool_calls
     ]

@@ -21,7 +21,7 @@ from emmaus.api.common.model_calls import (
 )
 from emmaus.api.common.schemas import error_responses
 from emmaus.api.common.state import system_of
-from emmaus.auth.dependencies import AuthContext, require_api_access
+from emmaus.auth.dependencies import AuthContext, require_api_access, reserve_tokens
 from emmaus.errors import InvalidChatOperation
 from emmaus.services.chats.service import ChatService
 from emmaus.services.chats.types import SendOptions, TextDelta, TurnResult
@@ -149,6 +149,7 @@ async def _send(
 
 @router.post(
     "/message",
+    dependencies=[Depends(reserve_tokens)],  # tokens held for the turn's model calls
     response_model=v1.MessageResponse,
     responses=_ERRORS,
     summary="Send a message (a new chat when chat_id is absent); JSON or SSE",
@@ -161,6 +162,7 @@ async def post_message(
 
 @router.post(
     "/message/kallm",
+    dependencies=[Depends(reserve_tokens)],
     response_model=v1.KallmResponse,
     responses=_ERRORS,
     summary="Send a message; reduced response (query_id, message_id, message, timestamp)",

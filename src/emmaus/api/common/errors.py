@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emmaus.errors import EmmausError, InvalidRequest
 
@@ -71,6 +72,38 @@ async def _http(_: Request, exc: StarletteHTTPException) -> Response:
     headers = dict(exc.headers or {})
     body = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
     return json_response(body, exc.status_code, headers)
+
+
+class UnhandledErrors:
+    """The last line of defence: an exception no handler took becomes a 500 in the enriched
+    error shape, logged once, and the connection stays usable (uvicorn would close it, and the
+    caller's next request on it would be reset)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = {"started": False, "ended": False}
+
+        async def tracked_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                state["ended"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if not state["started"]:
+                response = error_response(EmmausError("internal error"))
+                await response(scope, receive, send)
+            elif not state["ended"]:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ErrorObject(BaseModel):
@@ -12,6 +12,15 @@ class ErrorObject(BaseModel):
     name: str
     message: str
     retryable: bool
+
+
+class SafetyOut(BaseModel):
+    """What the safety layer did: `support` (a crisis: care and help resources), `refuse` (a
+    harmful request or a flagged answer: `finish_reason: "content_filter"`) or `none`."""
+
+    action: Literal["none", "support", "refuse"]
+    categories: list[str] = Field(description="The flagged categories, crisis ones first")
+    severity: Literal["none", "low", "medium", "high"]
 
 
 class CompletionError(BaseModel):

@@ -32,6 +32,7 @@ def routing_fields(served: Served, tradition: str | None) -> dict[str, Any]:
         "routing_confidence": decision.confidence,
         "routing_reason": served.reason,
         "tradition": tradition,
+        "safety": served.safety.to_dict(),
     }
 
 
@@ -98,7 +99,7 @@ class ChunkWriter:
             "created": int(time.time()),
             "model": served.model.id,
         }
-        self._routing = routing_fields(served, tradition)
+        self._served, self._tradition = served, tradition
         # Content chunks are the bulk of a stream: splice the text between fixed bytes.
         head = orjson.dumps(self._head)[:-1]
         self._content_prefix = b"data: " + head + b',"choices":[{"index":0,"delta":{"content":'
@@ -112,7 +113,8 @@ class ChunkWriter:
 
     def first(self) -> bytes:
         choice = self._choice({"role": "assistant", "content": ""}, None)
-        return self._event({**self._head, **self._routing, "choices": [choice]})
+        routing = routing_fields(self._served, self._tradition)
+        return self._event({**self._head, **routing, "choices": [choice]})
 
     def content(self, text: str) -> bytes:
         return self._content_prefix + orjson.dumps(text) + self._content_suffix
@@ -129,7 +131,9 @@ class ChunkWriter:
         return self._event({**self._head, "choices": [self._choice(body, None)]})
 
     def final(self, finish_reason: str, usage: Usage | None) -> bytes:
-        body = {**self._head, **self._routing, "choices": [self._choice({}, finish_reason)]}
+        # Built again at the end: the output screen may have changed the safety verdict.
+        routing = routing_fields(self._served, self._tradition)
+        body = {**self._head, **routing, "choices": [self._choice({}, finish_reason)]}
         out = self._event(body)
         if self.include_usage:
             usage_body = {**self._head, "choices": [], "usage": usage_dict(usage or Usage())}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from emmaus.api.common.schemas import SafetyOut
 from emmaus.engine.router import RoutingRequest
 from emmaus.engine.traditions import Tradition
 from emmaus.engine.types import (
@@ -25,6 +26,25 @@ ModelFamily = Literal["openai", "anthropic", "google", "open source"]
 # Bounds that keep one request's cost predictable; the body size is bounded separately.
 MAX_MESSAGES = 2048
 MAX_TOOLS = 128
+
+
+MAX_SCHEMA_DEPTH = 32
+
+
+def _shallow(value: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema nested past `MAX_SCHEMA_DEPTH` levels is refused here (422) rather than
+    overflowing a recursive grammar builder or serializer later (a 500)."""
+    level: list[Any] = [value]
+    for _ in range(MAX_SCHEMA_DEPTH):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return value
+    raise ValueError(f"the schema is nested deeper than {MAX_SCHEMA_DEPTH} levels")
 
 
 class _Wire(BaseModel):
@@ -77,7 +97,9 @@ class ChatMessageIn(_Wire):
 class FunctionDef(_Wire):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str | None = Field(default=None, max_length=8192)
-    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    parameters: Annotated[dict[str, Any], AfterValidator(_shallow)] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}}
+    )
 
 
 class ToolDef(_Wire):
@@ -96,7 +118,9 @@ class NamedToolChoice(_Wire):
 
 class JsonSchemaFormat(_Wire):
     name: str = Field(default="response", max_length=64)
-    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    schema_: Annotated[dict[str, Any], AfterValidator(_shallow)] = Field(
+        default_factory=dict, alias="schema"
+    )
     strict: bool | None = None
 
 
@@ -120,6 +144,11 @@ class ChatCompletionRequest(_Wire):
     auto_routing: bool | None = None
     model: str | None = Field(default=None, max_length=256)
     model_family: ModelFamily | None = None
+    routing_preference: Literal["quality", "balanced", "cost"] | None = Field(
+        default=None,
+        description="Emmaus: how auto and family routing weigh quality against cost "
+        "(default balanced)",
+    )
     tradition: Tradition | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -128,7 +157,7 @@ class ChatCompletionRequest(_Wire):
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)
     n: int | None = Field(default=None, ge=1, le=1, description="Only 1 is supported")
     response_format: ResponseFormatIn | None = None
     tools: list[ToolDef] | None = Field(default=None, max_length=MAX_TOOLS)
@@ -197,7 +226,13 @@ class ChatCompletionRequest(_Wire):
             tool_choice=choice,
             parallel_tool_calls=self.parallel_tool_calls,
         )
-        routing = RoutingRequest(self.auto_routing, self.model, self.model_family, self.needs())
+        routing = RoutingRequest(
+            self.auto_routing,
+            self.model,
+            self.model_family,
+            self.needs(),
+            preference=self.routing_preference or "balanced",
+        )
         return CompletionRequest(
             messages=[m.to_domain() for m in self.messages],
             routing=routing,
@@ -250,6 +285,7 @@ class RoutingFields(BaseModel):
     routing_confidence: float
     routing_reason: str
     tradition: Tradition | None
+    safety: SafetyOut
 
 
 class ChatCompletion(RoutingFields):

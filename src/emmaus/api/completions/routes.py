@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from emmaus.api.common.model_calls import CLIENT_CLOSED_REQUEST, sse_response
@@ -15,19 +15,26 @@ from emmaus.api.completions.serving import (
     open_stream_unless_gone,
     sse_events,
 )
+from emmaus.auth import AuthContext, require_api_access, reserve_tokens
 
 router = APIRouter()
 
 
 @router.post(
     "/chat/completions",
+    dependencies=[Depends(reserve_tokens)],  # tokens held for the model call
     response_model=ChatCompletion,
     responses=COMPLETION_ERRORS,
     summary="Chat completion with routing, tradition, tools and streaming",
 )
-async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+async def chat_completions(
+    body: ChatCompletionRequest,
+    request: Request,
+    auth: AuthContext = Depends(require_api_access),
+) -> Response:
     service = system_of(request).completions
     domain = body.to_domain()
+    domain.client_id = auth.client_id  # whose safety policy applies
     decision = service.decide(domain)
     if body.stream:
         opened = await open_stream_unless_gone(request, service, domain, decision)

@@ -14,6 +14,7 @@ from emmaus.engine.router import RoutingDecision
 from emmaus.engine.types import Completion, StreamDelta, Usage
 from emmaus.errors import EmmausError, ProviderError, ProviderStreamBroken
 from emmaus.services.completions import CompletionRequest, CompletionService, Served
+from emmaus.services.safeguard import SafetyOutcome
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,12 @@ async def complete_unless_gone(
     service: CompletionService,
     domain: CompletionRequest,
     decision: RoutingDecision,
+    safety: SafetyOutcome | None = None,
 ) -> tuple[Served, Completion] | None:
     """The whole answer, with its usage recorded; None when the caller hung up first."""
     try:
-        served, result = await until_disconnect(request, service.complete(domain, decision))
+        work = service.complete(domain, decision, safety)
+        served, result = await until_disconnect(request, work)
     except ClientGone:
         log.info("client disconnected; generation cancelled")
         return None
@@ -39,10 +42,11 @@ async def open_stream_unless_gone(
     service: CompletionService,
     domain: CompletionRequest,
     decision: RoutingDecision,
+    safety: SafetyOutcome | None = None,
 ) -> tuple[Served, AsyncIterator[StreamDelta]] | None:
     """The open stream; None when the caller left before the first token (the model stops)."""
     try:
-        return await until_disconnect(request, service.stream(domain, decision))
+        return await until_disconnect(request, service.stream(domain, decision, safety))
     except ClientGone:
         return None
 

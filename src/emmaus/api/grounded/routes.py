@@ -21,7 +21,7 @@ from emmaus.api.completions.serving import (
     sse_events,
 )
 from emmaus.api.grounded.protocol import GroundedCompletion, GroundedCompletionRequest
-from emmaus.auth import AuthContext, require_api_access
+from emmaus.auth import AuthContext, require_api_access, reserve_tokens
 from emmaus.errors import EmptyMessages
 from emmaus.grounding.citations import Citation
 
@@ -51,6 +51,7 @@ class GroundedChunkWriter(ChunkWriter):
 
 @router.post(
     "/chat/completions/grounded",
+    dependencies=[Depends(reserve_tokens)],  # tokens held for the model call
     response_model=GroundedCompletion,
     responses=COMPLETION_ERRORS,
     summary="Chat completion grounded in a publisher's content, with citations",
@@ -68,7 +69,9 @@ async def grounded_completions(
     )
     service = system.completions
     if body.stream:
-        opened = await open_stream_unless_gone(request, service, call.request, call.decision)
+        opened = await open_stream_unless_gone(
+            request, service, call.request, call.decision, call.safety
+        )
         if opened is None:
             return Response(status_code=CLIENT_CLOSED_REQUEST)
         served, deltas = opened
@@ -78,7 +81,9 @@ async def grounded_completions(
             writer, call.checked_stream(deltas), served, request, prelude=writer.grounding(fields)
         )
         return sse_response(events)
-    answered = await complete_unless_gone(request, service, call.request, call.decision)
+    answered = await complete_unless_gone(
+        request, service, call.request, call.decision, call.safety
+    )
     if answered is None:
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     served, result = answered

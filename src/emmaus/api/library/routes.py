@@ -11,18 +11,19 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import Response
 
 from emmaus.api.common.errors import json_response
+from emmaus.api.common.model_calls import CLIENT_CLOSED_REQUEST, ClientGone, until_disconnect
 from emmaus.api.common.state import system_of
 from emmaus.api.library.protocol import DocumentList, IngestOut, PublisherList
 from emmaus.auth import AuthContext, require_api_access
-from emmaus.errors import DocumentNotFound, InvalidRequest
-from emmaus.grounding.extract import KINDS, UnsupportedDocument, kind_of
+from emmaus.errors import DocumentNotFound, InvalidRequest, UnsupportedDocument
+from emmaus.grounding.extract import KINDS, kind_of, web_link
 
 router = APIRouter()
 MAX_SOURCE_NAME = 255
 
 
 def _source_name(upload: UploadFile) -> str:
-    name = PurePath((upload.filename or "").replace("\\", "/")).name.strip()
+    name = PurePath((upload.filename or "").replace("\\", "/").replace("\x00", "")).name.strip()
     if not name:
         raise InvalidRequest("the uploaded file needs a file name")
     return name[:MAX_SOURCE_NAME]
@@ -42,20 +43,24 @@ async def upload_document(
     url: Annotated[str | None, Form(max_length=2000, description="Link shown in citations")] = None,
     auth: AuthContext = Depends(require_api_access),
 ) -> Response:
+    if any("\x00" in field for field in (publisher, title or "", url or "")):
+        raise InvalidRequest("form fields must not contain NUL characters")
     name = _source_name(file)
     if kind_of(name, file.content_type) is None:
         raise UnsupportedDocument(
             f"{name}: unsupported type; use one of {', '.join(sorted(KINDS))}"
         )
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise InvalidRequest("url must be an http(s) link")
+    if url is not None and web_link(url) is None:
+        raise InvalidRequest("url must be an absolute http(s) link")
     library = system_of(request).retriever.library
     owned = await library.publisher(publisher, auth.client_id, create=True)
     assert owned is not None
     data = await file.read()
-    result = await library.ingest(
-        owned, name, data, content_type=file.content_type, title=title, url=url
-    )
+    work = library.ingest(owned, name, data, content_type=file.content_type, title=title, url=url)
+    try:  # a caller who leaves stops the reading (its child process is killed) and the store
+        result = await until_disconnect(request, work)
+    except ClientGone:
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
     status = 200 if result.status == "unchanged" else 201
     return json_response({"status": result.status, "document": result.document.to_dict()}, status)
 
@@ -63,7 +68,7 @@ async def upload_document(
 @router.get("/documents", response_model=DocumentList, summary="List your documents")
 async def list_documents(
     request: Request,
-    publisher: Annotated[str | None, Query(max_length=200)] = None,
+    publisher: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     auth: AuthContext = Depends(require_api_access),

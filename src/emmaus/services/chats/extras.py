@@ -165,9 +165,9 @@ async def generate_extras(
             routing = RoutingRequest(auto_routing=True)
             params.response_format = None
             decision = completions.decide(CompletionRequest(messages, routing, params))
-        _, completion = await completions.complete(
-            CompletionRequest(messages, routing, params), decision
-        )
+        # Their input (the question) was judged with the turn; what they write is screened.
+        request = CompletionRequest(messages, routing, params, screening="output")
+        _, completion = await completions.complete(request, decision)
     except EmmausError as exc:
         log.info("follow-up suggestions failed: %s", exc.message)
         return Extras([])

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 from emmaus.conversations.context import ContextBuilder
+from emmaus.conversations.leases import Leases
 from emmaus.conversations.manager import ConversationManager
 from emmaus.conversations.schema import FAILED, PENDING
 from emmaus.conversations.settings import ChatSettings
@@ -61,12 +62,14 @@ class ChatService:
         *,
         settings: ChatSettings | None = None,
         sources: SourceProvider | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self.manager = manager
         self.completions = completions
         self.counter = counter
         self.settings = settings or ChatSettings()
         self.sources = sources
+        self.leases = leases  # None: one process, no other instance to take over from
         self.tasks = TaskKeeper()
         self.kit = TurnKit(
             manager=manager,
@@ -166,12 +169,11 @@ class ChatService:
                 if result.status == FAILED:
                     raise turn_failure(result)
                 return result
-        messages = await self.manager.query_messages(seen.chat_id, seen.query_id)
-        user = next((m for m in messages if m.role == "user"), None)
-        replies = [m for m in messages if m.role == "assistant"]
-        if user is None or not replies:
-            raise IdempotencyKeyReused("the exchange of this Idempotency-Key was deleted")
-        reply = replies[-1]
+        user, reply = await self._exchange(seen)
+        leases = self.leases
+        if reply.status == PENDING and leases and not await leases.is_alive(reply.lease_owner):
+            await leases.settle_dead()  # its instance died: settle it now
+            user, reply = await self._exchange(seen)
         if reply.status == PENDING:
             raise IdempotencyInProgress(
                 "the first request with this Idempotency-Key is still being answered",
@@ -182,6 +184,14 @@ class ChatService:
         if reply.status == FAILED:
             raise turn_failure(result)
         return result
+
+    async def _exchange(self, seen: Replay) -> tuple[StoredMessage, StoredMessage]:
+        messages = await self.manager.query_messages(seen.chat_id, seen.query_id)
+        user = next((m for m in messages if m.role == "user"), None)
+        replies = [m for m in messages if m.role == "assistant"]
+        if user is None or not replies:
+            raise IdempotencyKeyReused("the exchange of this Idempotency-Key was deleted")
+        return user, replies[-1]
 
     # -- chats ---------------------------------------------------------------------------------
 

@@ -103,6 +103,7 @@ class Summarizer:
                 params=GenerationParams(
                     max_tokens=self.settings.summary_max_tokens, temperature=0.2
                 ),
+                screening="off",  # internal: a summary is context, never shown as an answer
             )
             served, completion = await self.completions.complete(request)
             content = (completion.content or "").strip()

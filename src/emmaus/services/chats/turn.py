@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from emmaus.engine.router import RoutingDecision, RoutingRequest
 from emmaus.engine.traditions import tradition_prompt
 from emmaus.engine.types import GenerationParams, Message, Usage
 from emmaus.errors import EmmausError, ProviderStreamBroken
+from emmaus.grounding.citations import reference_message, with_reference
 from emmaus.services.chats.extras import Extras, generate_extras, title_from_query
 from emmaus.services.chats.summaries import Summarizer
 from emmaus.services.chats.tasks import TaskKeeper
@@ -36,6 +38,7 @@ from emmaus.services.chats.types import (
     turn_result,
 )
 from emmaus.services.completions import CompletionRequest, CompletionService, Served
+from emmaus.services.safeguard import SafetyOutcome
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +70,26 @@ class Prepared:
     sources: list[dict[str, Any]]
     intent: int
     sources_limit: int
+    safety: SafetyOutcome
 
 
-def sources_block(sources: list[dict[str, Any]]) -> str | None:
+SOURCES_INSTRUCTION = (
+    "Sources from trusted publishers come in a reference block before the question; use them "
+    "where they help and cite none other."
+)
+
+
+def sources_reference(sources: list[dict[str, Any]]) -> Message | None:
+    """The v1 sources as a delimited reference block (their text is data, not instructions)."""
     if not sources:
         return None
-    lines = ["Sources from trusted publishers; use them where they help and cite none other:"]
+    entries = []
     for number, source in enumerate(sources, start=1):
         snippet = " ".join(str(source.get("snippet") or "").split())[:_SNIPPET_CHARS]
-        lines.append(
+        entries.append(
             f"[{number}] {source.get('item_title')} ({source.get('publisher')}): {snippet}"
         )
-    return "\n".join(lines)
+    return reference_message(entries)
 
 
 def reply_tokens(limit: int | None, ceiling: int) -> int:
@@ -86,6 +97,24 @@ def reply_tokens(limit: int | None, ceiling: int) -> int:
     if not limit:
         return ceiling
     return max(16, min(ceiling, limit // 3 + 16))
+
+
+class PartialSaver:
+    """Saves a streaming reply's text in bounded batches (at most one write in flight, one
+    every `partial_save_interval` seconds), so a crash keeps what the client already saw."""
+
+    def __init__(self, kit: TurnKit, reply: StoredMessage) -> None:
+        self.kit, self.reply = kit, reply
+        self.interval = kit.settings.partial_save_interval
+        self.last = time.monotonic()
+        self.writing: asyncio.Task[None] | None = None
+
+    def offer(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval or (self.writing and not self.writing.done()):
+            return
+        self.last = now
+        self.writing = self.kit.tasks.spawn(self.kit.manager.save_partial(self.reply, text))
 
 
 class TurnRun:
@@ -136,11 +165,17 @@ class TurnRun:
             - min(kit.settings.context_margin, model.context_window // 8)
             for model in decision.chain
         )
-        instructions = [limit_instruction(options.character_limit), sources_block(sources)]
+        reference = sources_reference(sources)
+        instructions = [
+            limit_instruction(options.character_limit),
+            SOURCES_INSTRUCTION if reference else None,
+        ]
         system_text = "\n\n".join(part for part in instructions if part)
         system_tokens = kit.counter.count(tradition_prompt(tradition)) + kit.counter.count(
             system_text
         )
+        if reference is not None:  # budgeted with the system text: it is always sent
+            system_tokens += kit.counter.count(reference.content or "")
         window = await kit.builder.build(
             turn.chat,
             budget=budget,
@@ -148,15 +183,25 @@ class TurnRun:
             before=turn.reply,
             question=turn.user,
         )
-        request = CompletionRequest(window.messages, routing, params, tradition)
-        self.prepared = Prepared(request, decision, window, sources, intent, sources_limit)
+        request = CompletionRequest(
+            window.messages, routing, params, tradition, client_id=self.client_id
+        )
+        # Judged on the conversation alone (before extras: a crisis gets none); the sources
+        # are data for the model, not words of the person.
+        safety = kit.completions.judge(request)
+        if reference is not None:
+            request.messages = with_reference(window.messages, reference)
+        self.prepared = Prepared(request, decision, window, sources, intent, sources_limit, safety)
         return self.prepared
 
     def _start_extras(self, prepared: Prepared) -> None:
         options = self.options
-        want_suggestions = options.enable_suggestions != 0
+        # A turn the safety layer answered gets no model-written suggestions or title.
+        model_extras = not prepared.safety.answered_by_layer
+        want_suggestions = model_extras and options.enable_suggestions != 0
         want_title = (
-            self.kit.settings.titles
+            model_extras
+            and self.kit.settings.titles
             and self.turn.chat.title is None
             and self.turn.user.parent_id is None
         )
@@ -199,7 +244,7 @@ class TurnRun:
                 served, text, finish, usage = await self._complete(prepared)
             else:
                 served, deltas = await self.kit.completions.stream(
-                    prepared.request, prepared.decision
+                    prepared.request, prepared.decision, prepared.safety
                 )
                 emit(OPENED)
                 opened = True
@@ -214,7 +259,7 @@ class TurnRun:
             if emit is not None and opened:
                 emit(result)
                 return result
-            raise turn_failure(result) from exc
+            raise turn_failure(result, retry_after=exc.retry_after) from exc
         except Exception as exc:
             log.exception("v1 turn failed")
             error = stored_error(EmmausError(f"internal error: {type(exc).__name__}"))
@@ -226,7 +271,7 @@ class TurnRun:
 
     async def _complete(self, prepared: Prepared) -> tuple[Served, str, str, Usage]:
         served, completion = await self.kit.completions.complete(
-            prepared.request, prepared.decision
+            prepared.request, prepared.decision, prepared.safety
         )
         self.text = completion.content or ""
         return (
@@ -240,6 +285,8 @@ class TurnRun:
         cap = StreamCap(self.options.character_limit)
         usage = Usage()
         finish: str | None = None
+        saver = PartialSaver(self.kit, self.turn.reply)
+        sent = ""
         try:
             async for delta in deltas:
                 if delta.usage is not None:
@@ -249,6 +296,8 @@ class TurnRun:
                     piece = cap.feed(delta.content)
                     if piece:
                         emit(TextDelta(piece))
+                        sent += piece
+                        saver.offer(sent)
                     if cap.full:  # past the character limit: stop the model now
                         finish = "length"
                         break
@@ -293,7 +342,11 @@ class TurnRun:
             finish_reason=finish,
             sources=prepared.sources,
             suggestions=extras.suggestions,
-            meta={"intent": prepared.intent, "sources_limit": prepared.sources_limit},
+            meta={
+                "intent": prepared.intent,
+                "sources_limit": prepared.sources_limit,
+                "safety": served.safety.to_dict(),
+            },
         )
         reply = await kit.tasks.shielded(kit.manager.finish_reply(self.turn.reply, update))
         if self.turn.chat.title is None and self.turn.user.parent_id is None:
@@ -322,6 +375,7 @@ class TurnRun:
             meta={
                 "intent": prepared.intent if prepared else (self.options.intent or 0),
                 "sources_limit": prepared.sources_limit if prepared else 0,
+                "safety": prepared.safety.to_dict() if prepared else None,
             },
         )
         reply: StoredMessage = await self.kit.manager.finish_reply(self.turn.reply, update)

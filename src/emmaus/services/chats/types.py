@@ -82,6 +82,7 @@ class TurnResult:
     error: dict[str, Any] | None = None
     usage: Usage | None = None
     replayed: bool = False
+    safety: dict[str, Any] | None = None  # the safety layer's verdict, as stored
 
 
 @dataclass(slots=True)
@@ -115,8 +116,16 @@ class TurnFailed(EmmausError):
     """The reply failed; the user turn is stored. Carries the ids so the caller can find the
     exchange (GET /ai/v1/chat) and the original error's status, code and name."""
 
-    def __init__(self, error: dict[str, Any], *, chat_id: str, query_id: str, message_id: str):
-        super().__init__(str(error.get("message") or "the reply failed"))
+    def __init__(
+        self,
+        error: dict[str, Any],
+        *,
+        chat_id: str,
+        query_id: str,
+        message_id: str,
+        retry_after: float | None = None,
+    ):
+        super().__init__(str(error.get("message") or "the reply failed"), retry_after=retry_after)
         self.status = int(error.get("status") or 502)
         self.code = int(error.get("code") or 2000)
         self.name = str(error.get("name") or "PROVIDER_ERROR")
@@ -159,13 +168,17 @@ def turn_result(
         user_message_id=user.id,
         error=reply.error,
         usage=usage,
+        safety=meta.get("safety"),
     )
 
 
-def turn_failure(result: TurnResult) -> TurnFailed:
+def turn_failure(result: TurnResult, *, retry_after: float | None = None) -> TurnFailed:
+    """The error a failed turn raises; `retry_after` (an overloaded model's hint) becomes the
+    response's `Retry-After`."""
     return TurnFailed(
         result.error or {},
         chat_id=result.chat_id,
         query_id=result.query_id,
         message_id=result.message_id,
+        retry_after=retry_after,
     )

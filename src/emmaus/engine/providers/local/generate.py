@@ -146,8 +146,8 @@ class Generation:
 
     def run(self) -> None:
         mode, shown, candidates = tool_plan(self._params)
-        prompt = self._m.renderer.render(self._request.messages, shown)
-        ctx = self._m.tokenize(prompt, special=True, bos=True)
+        segments = self._m.renderer.render_segments(self._request.messages, shown)
+        ctx = self._m.tokenize_segments(segments)
         room = self._m.n_ctx - len(ctx)
         if room <= 0:
             raise ProviderRejected(

@@ -116,6 +116,14 @@ class LoadedModel:
     def ends_turn(self, token: int) -> bool:
         return bool(self._is_eog(self._vocab, token)) or token in self._extra_stops
 
+    def tokenize_segments(self, segments: list[tuple[str, bool]]) -> list[int]:
+        """A prompt from `PromptRenderer.render_segments`: markup with its control tokens,
+        outside text as plain text only."""
+        tokens: list[int] = []
+        for number, (text, markup) in enumerate(segments):
+            tokens += self.tokenize(text, special=markup, bos=number == 0)
+        return tokens
+
     def tokenize(self, text: str, *, special: bool, bos: bool = False) -> list[int]:
         tokens = self.llama.tokenize(text.encode("utf-8"), add_bos=bos, special=special)
         # Templates that write the BOS themselves would otherwise get it twice.

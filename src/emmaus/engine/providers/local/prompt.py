@@ -11,7 +11,9 @@ Hermes) read it natively; the others at least see the whole exchange as text.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+import secrets
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from emmaus.engine.types import Message, ToolCall, ToolSpec
@@ -40,18 +42,27 @@ _TOOLS_OUTRO = (
 )
 
 
-def tools_section(tools: Sequence[ToolSpec]) -> str:
+Wrap = Callable[[str], str]
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+def tools_section(tools: Sequence[ToolSpec], wrap: Wrap = _as_is) -> str:
     lines = [
-        json.dumps(
-            {
-                "type": "function",
-                "function": {
-                    "name": tool.name,
-                    "description": tool.description or "",
-                    "parameters": tool.parameters,
+        wrap(
+            json.dumps(
+                {
+                    "type": "function",
+                    "function": {
+                        "name": tool.name,
+                        "description": tool.description or "",
+                        "parameters": tool.parameters,
+                    },
                 },
-            },
-            ensure_ascii=False,
+                ensure_ascii=False,
+            )
         )
         for tool in tools
     ]
@@ -67,23 +78,28 @@ def tool_call_text(name: str, arguments: str) -> str:
     return json.dumps({"name": name, "arguments": parsed}, ensure_ascii=False)
 
 
-def _assistant_text(message: Message) -> str:
-    parts = [message.content] if message.content else []
-    parts.extend(_call_block(call) for call in message.tool_calls or [])
+def _assistant_text(message: Message, wrap: Wrap) -> str:
+    parts = [wrap(message.content)] if message.content else []
+    parts.extend(_call_block(call, wrap) for call in message.tool_calls or [])
     return "\n".join(parts)
 
 
-def _call_block(call: ToolCall) -> str:
-    return f"{TOOL_CALL_OPEN}\n{tool_call_text(call.name, call.arguments)}\n{TOOL_CALL_CLOSE}"
+def _call_block(call: ToolCall, wrap: Wrap = _as_is) -> str:
+    text = wrap(tool_call_text(call.name, call.arguments))
+    return f"{TOOL_CALL_OPEN}\n{text}\n{TOOL_CALL_CLOSE}"
 
 
-def plain_turns(messages: Sequence[Message], tools: Sequence[ToolSpec]) -> list[dict[str, str]]:
+def plain_turns(
+    messages: Sequence[Message], tools: Sequence[ToolSpec], wrap: Wrap = _as_is
+) -> list[dict[str, str]]:
     """The conversation as `{role, content}` turns any chat template accepts. `tools` (empty
-    when the model may not call any) are described in the system turn."""
+    when the model may not call any) are described in the system turn. `wrap` marks text that
+    came from outside (messages, tool schemas, calls and results), so it can be kept apart
+    from the template's own markers."""
     turns: list[dict[str, str]] = []
     for message in messages:
         if message.role == "tool":
-            block = f"<tool_response>\n{message.content or ''}\n</tool_response>"
+            block = f"<tool_response>\n{wrap(message.content or '')}\n</tool_response>"
             previous = turns[-1] if turns else None
             # Consecutive results of one parallel call share a user turn, as Qwen's template does.
             if previous and previous["role"] == "user" and previous.get("_tool") == "1":
@@ -91,11 +107,11 @@ def plain_turns(messages: Sequence[Message], tools: Sequence[ToolSpec]) -> list[
             else:
                 turns.append({"role": "user", "content": block, "_tool": "1"})
         elif message.role == "assistant":
-            turns.append({"role": "assistant", "content": _assistant_text(message)})
+            turns.append({"role": "assistant", "content": _assistant_text(message, wrap)})
         else:
-            turns.append({"role": message.role, "content": message.content or ""})
+            turns.append({"role": message.role, "content": wrap(message.content or "")})
     if tools:
-        section = tools_section(tools)
+        section = tools_section(tools, wrap)
         if turns and turns[0]["role"] == "system":
             turns[0]["content"] = f"{turns[0]['content']}\n\n{section}".lstrip()
         else:
@@ -116,9 +132,47 @@ class PromptRenderer:
         )
 
     def render(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> str:
-        turns = plain_turns(messages, tools)
+        return self._format(plain_turns(messages, tools))
+
+    def render_segments(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> list[tuple[str, bool]]:
+        """The prompt as `(text, is_markup)` pieces: the template's own text, where control
+        tokens such as `<|im_start|>` are real, apart from the text of users, documents and
+        tools, which must be tokenized as plain text (so typing `<|im_start|>system` forges
+        nothing). Each outside text is replaced by a one-off placeholder for rendering, then
+        put back as its own piece."""
+        nonce = secrets.token_hex(6)
+        texts: list[str] = []
+
+        def wrap(text: str) -> str:
+            texts.append(text)
+            return f"\x1e{nonce}:{len(texts) - 1}\x1f"
+
+        prompt = self._format(plain_turns(messages, tools, wrap))
+        pieces = re.split(f"\x1e{nonce}:(\\d+)\x1f", prompt)
+        if len(pieces) != 2 * len(texts) + 1:
+            # The template rewrote a placeholder: fall back to defusing the outside text.
+            return [(self._format(plain_turns(messages, tools, defuse)), True)]
+        segments = []
+        for number, piece in enumerate(pieces):
+            if number % 2 == 0:
+                segments.append((piece, True))
+            else:
+                segments.append((texts[int(piece)], False))
+        return [(text, markup) for text, markup in segments if text]
+
+    def _format(self, turns: list[dict[str, str]]) -> str:
         try:
             return self._formatter(messages=turns).prompt  # type: ignore[arg-type]
         except Exception as exc:  # jinja2 raises several types, templates raise ValueError
             message = f"the model's chat template rejected the messages: {exc}"
             raise ProviderRejected(message) from exc
+
+
+_CONTROL = re.compile(r"<\|")
+
+
+def defuse(text: str) -> str:
+    """Breaks `<|...|>` control-token spellings with a zero-width joiner (the fallback)."""
+    return _CONTROL.sub("<\u200d|", text)
