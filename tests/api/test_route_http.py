@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import httpx
 
+from emmaus.config import Settings
 from emmaus.testing import UpstreamHandle
+from tests.support.auth import change_client, create_client, fetch_token
 
 PROOF = "Prove that the square root of 2 is irrational."
 
@@ -41,3 +43,16 @@ def test_preference_and_bad_routing(http: httpx.Client) -> None:
     assert both.status_code == 422 and both.json()["error"]["name"] == "ROUTING_RULE"
     bad = http.post("/ai/v2/route", json={**ask, "auto_routing": True, "routing_preference": "x"})
     assert bad.status_code == 422
+
+
+def test_a_clients_default_preference_applies_unless_the_request_names_one(
+    base_url: str, api_settings: Settings
+) -> None:
+    client_id, secret = create_client(api_settings)
+    change_client(api_settings, lambda repo: repo.set_routing_preference(client_id, "cost"))
+    headers = {"Authorization": f"Bearer {fetch_token(base_url, client_id, secret)}"}
+    ask = {"messages": [{"role": "user", "content": PROOF}], "auto_routing": True}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+        assert client.post("/ai/v2/route", json=ask).json()["routing_preference"] == "cost"
+        named = client.post("/ai/v2/route", json={**ask, "routing_preference": "quality"})
+        assert named.json()["routing_preference"] == "quality"

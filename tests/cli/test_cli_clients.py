@@ -68,3 +68,12 @@ def test_db_upgrade_and_current() -> None:
     assert "(empty)" in invoke(db_app, "current")
     assert head_revision() in invoke(db_app, "upgrade")
     assert f"current:  {head_revision()}" in invoke(db_app, "current")
+
+
+def test_routing_preference_is_set_and_listed(data_dir: Path) -> None:
+    created = json.loads(invoke(clients_app, "create", "--name", "router", "--json"))
+    client_id = created["client_id"]
+    assert "quality" in invoke(clients_app, "routing", client_id, "quality")
+    listed = json.loads(invoke(clients_app, "list", "--json"))
+    assert {c["client_id"]: c["routing_preference"] for c in listed}[client_id] == "quality"
+    assert runner.invoke(clients_app, ["routing", client_id, "fastest"]).exit_code != 0

@@ -38,6 +38,9 @@ def parse_scopes(scopes: str | Iterable[str]) -> frozenset[str]:
     return parsed
 
 
+ROUTING_PREFERENCES = ("quality", "balanced", "cost")
+
+
 @dataclass(frozen=True, slots=True)
 class Client:
     id: str
@@ -48,6 +51,7 @@ class Client:
     created_at: datetime
     disabled_at: datetime | None
     secret_hash: str = field(repr=False)
+    routing_preference: str | None = None  # quality | balanced | cost; None: balanced
 
     @property
     def active(self) -> bool:
@@ -64,6 +68,7 @@ class Client:
             created_at=row.created_at,
             disabled_at=row.disabled_at,
             secret_hash=row.secret_hash,
+            routing_preference=row.routing_preference,
         )
 
     def public(self) -> dict[str, object]:
@@ -76,6 +81,7 @@ class Client:
             "rate_limit_tpm": self.rate_limit_tpm,
             "created_at": self.created_at.isoformat(),
             "disabled_at": self.disabled_at.isoformat() if self.disabled_at else None,
+            "routing_preference": self.routing_preference,
         }
 
 
@@ -201,6 +207,15 @@ class ClientRepository:
 
         def change(row: ClientRow) -> None:
             row.rate_limit_rpm, row.rate_limit_tpm = rpm, tpm
+
+        return await self._update(client_id, change)
+
+    async def set_routing_preference(self, client_id: str, preference: str | None) -> Client:
+        if preference not in (None, *ROUTING_PREFERENCES):
+            raise ValueError(f"routing preference must be one of {list(ROUTING_PREFERENCES)}")
+
+        def change(row: ClientRow) -> None:
+            row.routing_preference = preference
 
         return await self._update(client_id, change)
 

@@ -27,6 +27,7 @@ class AuthContext:
     rpm: int | None
     tpm: int | None
     limiter: RateLimiter = field(repr=False, compare=False)
+    routing_preference: str | None = None  # the client's default for auto-routing
 
     async def record_tokens(self, tokens: int) -> None:
         """Charge tokens a completion used to this client's tokens-per-minute window."""
@@ -76,7 +77,7 @@ async def _admit(request: Request, required: frozenset[str]) -> AuthContext:
     request.state.rate_limit = decision
     if not decision.allowed:
         raise errors.rate_limited(decision)
-    context = AuthContext(client.id, scopes, rpm, tpm, runtime.limiter)
+    context = AuthContext(client.id, scopes, rpm, tpm, runtime.limiter, client.routing_preference)
     request.state.auth = context
     return context
 

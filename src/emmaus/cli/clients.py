@@ -126,3 +126,18 @@ def enable(client_id: ClientId) -> None:
     """Re-enable a disabled client."""
     run(lambda repo: repo.enable(client_id))
     console.print(f"enabled {client_id}")
+
+
+@app.command("routing")
+def routing_preference(
+    client_id: ClientId,
+    preference: Annotated[
+        str, typer.Argument(help="quality, balanced or cost (or 'default' to clear it)")
+    ],
+) -> None:
+    """Set the client's default auto-routing preference (a request's own field wins)."""
+    value = None if preference == "default" else preference
+    if value not in (None, "quality", "balanced", "cost"):
+        raise typer.BadParameter("quality, balanced, cost or default")
+    run(lambda repo: repo.set_routing_preference(client_id, value))
+    console.print(f"{client_id}: routing preference {value or 'balanced (default)'}")

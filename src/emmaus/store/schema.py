@@ -51,5 +51,8 @@ class ClientRow(Base):
     scopes: Mapped[str] = mapped_column(String(255), doc="space-separated, as in the JWT claim")
     rate_limit_rpm: Mapped[int | None] = mapped_column(Integer, doc="NULL = the configured default")
     rate_limit_tpm: Mapped[int | None] = mapped_column(Integer, doc="NULL = the configured default")
+    routing_preference: Mapped[str | None] = mapped_column(
+        String(16), doc="quality | balanced | cost for auto-routing; NULL = balanced"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -157,6 +157,7 @@ async def _send(
 async def post_message(
     request: Request, auth: Auth, service: Service, options: Options
 ) -> Response:
+    options.routing_preference = auth.routing_preference
     return await _send(request, service, auth.client_id, options, v1.message_response)
 
 
@@ -170,6 +171,7 @@ async def post_message(
 async def post_message_kallm(
     request: Request, auth: Auth, service: Service, options: Options
 ) -> Response:
+    options.routing_preference = auth.routing_preference
     return await _send(request, service, auth.client_id, options, v1.kallm_response)
 
 

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from emmaus.api.common.model_calls import CLIENT_CLOSED_REQUEST, sse_response
 from emmaus.api.common.schemas import COMPLETION_ERRORS
-from emmaus.api.common.state import system_of
+from emmaus.api.common.state import for_client, system_of
 from emmaus.api.completions.chunks import ChunkWriter, completion_body
 from emmaus.api.completions.protocol import ChatCompletion, ChatCompletionRequest
 from emmaus.api.completions.serving import (
@@ -33,8 +33,7 @@ async def chat_completions(
     auth: AuthContext = Depends(require_api_access),
 ) -> Response:
     service = system_of(request).completions
-    domain = body.to_domain()
-    domain.client_id = auth.client_id  # whose safety policy applies
+    domain = for_client(body.to_domain(), auth, body.routing_preference)
     decision = service.decide(domain)
     if body.stream:
         opened = await open_stream_unless_gone(request, service, domain, decision)

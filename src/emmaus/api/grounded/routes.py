@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from emmaus.api.common.model_calls import CLIENT_CLOSED_REQUEST, sse_response
 from emmaus.api.common.schemas import COMPLETION_ERRORS
-from emmaus.api.common.state import system_of
+from emmaus.api.common.state import for_client, system_of
 from emmaus.api.completions.chunks import ChunkWriter, completion_body
 from emmaus.api.completions.serving import (
     complete_unless_gone,
@@ -64,8 +64,9 @@ async def grounded_completions(
     if body.messages is not None and not body.messages:
         raise EmptyMessages("messages must not be empty; omit it to use the default message")
     system = system_of(request)
+    domain = for_client(body.to_domain(), auth, body.routing_preference)
     call = await system.grounded.prepare(
-        auth.client_id, body.to_domain(), [body.rag_publisher], body.sources_limit
+        auth.client_id, domain, [body.rag_publisher], body.sources_limit
     )
     service = system.completions
     if body.stream:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from emmaus.api.common.errors import json_response
 from emmaus.api.common.schemas import COMPLETION_ERRORS
-from emmaus.api.common.state import system_of
+from emmaus.api.common.state import for_client, system_of
 from emmaus.api.completions.protocol import ChatCompletionRequest
 from emmaus.api.routing.protocol import RouteDecision
+from emmaus.auth import AuthContext, require_api_access
 from emmaus.engine.router import needed
 from emmaus.services.completions import prompt_tokens
 
@@ -25,8 +26,12 @@ router = APIRouter()
     responses=COMPLETION_ERRORS,
     summary="Dry run: how a v2 completion request would be routed (no model is called)",
 )
-async def route(body: ChatCompletionRequest, request: Request) -> Response:
-    domain = body.to_domain()
+async def route(
+    body: ChatCompletionRequest,
+    request: Request,
+    auth: AuthContext = Depends(require_api_access),
+) -> Response:
+    domain = for_client(body.to_domain(), auth, body.routing_preference)
     decision = system_of(request).completions.decide(domain)
     sized = replace(
         domain.routing,

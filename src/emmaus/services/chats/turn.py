@@ -153,7 +153,8 @@ class TurnRun:
         intent = options.intent if options.intent is not None else (1 if sources else 0)
         tradition = options.tradition or turn.chat.tradition
         needs = frozenset({"streaming"}) if options.stream else frozenset()
-        routing = RoutingRequest(auto_routing=True, needs=needs)
+        preference = options.routing_preference or "balanced"
+        routing = RoutingRequest(auto_routing=True, needs=needs, preference=preference)  # type: ignore[arg-type]
         ceiling = reply_tokens(options.character_limit, kit.settings.reply_max_tokens)
         params = GenerationParams(max_tokens=ceiling)
         question = [Message(role="user", content=options.query)]

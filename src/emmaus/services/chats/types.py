@@ -33,6 +33,7 @@ class SendOptions:
     intent: int | None = None
     tradition: str | None = None
     idempotency_key: str | None = None
+    routing_preference: str | None = None  # the client's default (quality | balanced | cost)
 
     def fingerprint(self) -> str:
         """Identifies the request behind an Idempotency-Key (streaming or not is the same ask)."""
