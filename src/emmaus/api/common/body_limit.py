@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import orjson
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-_BODY = orjson.dumps({"error": "Request body too large", "code": "request_too_large"})
+from emmaus.api.common.receive_guard import answer, guarded
+
+_BODY: dict[str, object] = {"error": "Request body too large", "code": "request_too_large"}
+_CLOSE = {"connection": "close"}
 
 
 class BodySizeLimit:
@@ -31,47 +33,20 @@ class BodySizeLimit:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > max_bytes:
-                    await _reject(send)
+                    await answer(send, 413, _BODY, _CLOSE)
                     return
                 break
         seen = 0
-        started = False
 
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        async def counted_receive() -> Message:
+        def count(piece: bytes) -> None:
             nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > max_bytes:
-                    raise _TooLarge()
-            return message
+            seen += len(piece)
+            if seen > max_bytes:
+                raise _TooLarge()
 
-        try:
-            await self.app(scope, counted_receive, guarded_send)
-        except _TooLarge:
-            if not started:
-                await _reject(send)
+        await guarded(self.app, scope, receive, send, count, _TooLarge)
 
 
 class _TooLarge(HTTPException):
-    """Raised from `receive`: FastAPI re-raises HTTPExceptions met while reading a body, and the
-    app's handler renders a dict `detail` as the body itself."""
-
     def __init__(self) -> None:
-        super().__init__(413, detail=orjson.loads(_BODY))
-
-
-async def _reject(send: Send) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-        }
-    )
-    await send({"type": "http.response.body", "body": _BODY})
+        super().__init__(413, detail=_BODY, headers=_CLOSE)

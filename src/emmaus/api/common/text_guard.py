@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-import orjson
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emmaus.api.common.receive_guard import guarded
 from emmaus.errors import InvalidRequest
 
 _ESCAPED = rb"(?<!\\)(?:\\\\)*\\u"  # an escape whose backslash is not escaped itself
@@ -41,28 +41,14 @@ class TextGuard:
             await self.app(scope, receive, send)
             return
         tail = b""
-        started = False
 
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        async def checked_receive() -> Message:
+        def check(piece: bytes) -> None:
             nonlocal tail
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                if forbidden_text(tail + chunk):
-                    raise _BadText()
-                tail = (tail + chunk)[-_TAIL:]
-            return message
+            if forbidden_text(tail + piece):
+                raise _BadText()
+            tail = (tail + piece)[-_TAIL:]
 
-        try:
-            await self.app(scope, checked_receive, guarded_send)
-        except _BadText:
-            if not started:
-                await _reject(send)
+        await guarded(self.app, scope, receive, send, check, _BadText)
 
 
 def _is_json(scope: Scope) -> bool:
@@ -76,20 +62,5 @@ _BODY = {"error": InvalidRequest(MESSAGE).to_dict(), "detail": MESSAGE}
 
 
 class _BadText(HTTPException):
-    """Raised from `receive`: FastAPI re-raises HTTPExceptions met while reading a body, and
-    the app's handler renders a dict `detail` as the body itself."""
-
     def __init__(self) -> None:
         super().__init__(422, detail=_BODY)
-
-
-async def _reject(send: Send) -> None:
-    body = orjson.dumps(_BODY)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 422,
-            "headers": [(b"content-type", b"application/json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
