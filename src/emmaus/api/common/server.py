@@ -15,7 +15,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from emmaus.config import Settings
+from emmaus.config import Settings, get_settings
 
 _TIMEOUT_BODY = b'{"error": "the request was not received in time", "code": "request_timeout"}'
 _TIMEOUT_RESPONSE = (
@@ -25,13 +25,22 @@ _TIMEOUT_RESPONSE = (
 
 
 class DeadlineProtocol(HttpToolsProtocol):
-    head_timeout: float = 10.0
-    body_timeout: float = 30.0
+    # None: from the environment's settings (EMMAUS_HEADER_TIMEOUT, EMMAUS_BODY_TIMEOUT). The
+    # class itself is what `emmaus serve` passes, so worker processes can import it by name.
+    head_timeout: float | None = None
+    body_timeout: float | None = None
     _timer: asyncio.TimerHandle | None = None
 
-    def _arm(self, seconds: float) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.head_timeout is None or self.body_timeout is None:
+            settings = get_settings()
+            self.head_timeout = settings.header_timeout
+            self.body_timeout = settings.body_timeout
+
+    def _arm(self, seconds: float | None) -> None:
         self._disarm()
-        if seconds > 0:
+        if seconds:
             self._timer = self.loop.call_later(seconds, self._expired)
 
     def _disarm(self) -> None:
@@ -75,11 +84,17 @@ class DeadlineProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
 
-def deadline_protocol(head_timeout: float, body_timeout: float) -> type[DeadlineProtocol]:
+def deadline_protocol(settings: Settings) -> type[DeadlineProtocol]:
+    """The protocol for `settings`: the importable class when they are the environment's (as
+    for `emmaus serve`, whose workers import it), else a subclass with their timeouts (tests
+    that serve several apps in one process)."""
+    env = get_settings()
+    if (settings.header_timeout, settings.body_timeout) == (env.header_timeout, env.body_timeout):
+        return DeadlineProtocol
     return type(
-        "DeadlineProtocol",
+        "DeadlineProtocolWith",
         (DeadlineProtocol,),
-        {"head_timeout": head_timeout, "body_timeout": body_timeout},
+        {"head_timeout": settings.header_timeout, "body_timeout": settings.body_timeout},
     )
 
 
@@ -90,7 +105,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         # X-Forwarded-For only from the configured proxies: uvicorn would otherwise believe
         # 127.0.0.1, and a client there could claim any address it likes.
         "proxy_headers": bool(proxies),
-        "http": deadline_protocol(settings.header_timeout, settings.body_timeout),
+        "http": deadline_protocol(settings),
         "limit_concurrency": settings.max_connections or None,
         "timeout_keep_alive": settings.keep_alive_timeout,
     }
