@@ -52,6 +52,11 @@ def test_crisis_message_is_answered_with_resources_and_stored(http: httpx.Client
     assert "988" in reply["message"]
 
 
+def test_a_character_limit_never_cuts_the_help_resources(http: httpx.Client) -> None:
+    body = http.post("/ai/v1/message", json={"query": CRISIS, "character_limit": 40}).json()
+    assert "988" in body["message"] and "741741" in body["message"]
+
+
 def test_crisis_over_sse_and_kallm(http: httpx.Client) -> None:
     streamed = http.post("/ai/v1/message", json={"query": CRISIS, "stream": True})
     events = sse_events(streamed)

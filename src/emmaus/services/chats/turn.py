@@ -231,6 +231,14 @@ class TurnRun:
             self.extras_task.cancel()
             return Extras([])
 
+    def _limit(self) -> int | None:
+        """`character_limit`, except for the safety layer's own answer: its help resources are
+        never cut off."""
+        prepared = self.prepared
+        if prepared is not None and prepared.safety.answered_by_layer:
+            return None
+        return self.options.character_limit
+
     # -- the call --------------------------------------------------------------------------
 
     async def run(self, emit: Emit | None = None) -> TurnResult:
@@ -277,13 +285,13 @@ class TurnRun:
         self.text = completion.content or ""
         return (
             served,
-            cap_text(self.text, self.options.character_limit),
+            cap_text(self.text, self._limit()),
             (completion.finish_reason),
             completion.usage,
         )
 
     async def _stream(self, served: Served, deltas: Any, emit: Emit) -> tuple[str, str, Usage]:
-        cap = StreamCap(self.options.character_limit)
+        cap = StreamCap(self._limit())
         usage = Usage()
         finish: str | None = None
         saver = PartialSaver(self.kit, self.turn.reply)
@@ -365,7 +373,7 @@ class TurnRun:
             self.extras_task.cancel()
         prepared = self.prepared
         status = PARTIAL if self.text else FAILED
-        text = cap_text(self.text, self.options.character_limit)
+        text = cap_text(self.text, self._limit())
         update = ReplyUpdate(
             content=text,
             status=status,
