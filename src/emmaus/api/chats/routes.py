@@ -128,10 +128,12 @@ async def _events(
 async def _send(
     request: Request,
     service: ChatService,
-    client_id: str,
+    auth: AuthContext,
     options: SendOptions,
     shape: Callable[[TurnResult], dict[str, Any]],
 ) -> Response:
+    client_id = auth.client_id
+    options.routing_preference = auth.routing_preference  # the client's default
     if options.stream:
         try:  # a caller who leaves before the first token stops the model too
             events = await until_disconnect(request, service.send_stream(client_id, options))
@@ -157,8 +159,7 @@ async def _send(
 async def post_message(
     request: Request, auth: Auth, service: Service, options: Options
 ) -> Response:
-    options.routing_preference = auth.routing_preference
-    return await _send(request, service, auth.client_id, options, v1.message_response)
+    return await _send(request, service, auth, options, v1.message_response)
 
 
 @router.post(
@@ -171,8 +172,7 @@ async def post_message(
 async def post_message_kallm(
     request: Request, auth: Auth, service: Service, options: Options
 ) -> Response:
-    options.routing_preference = auth.routing_preference
-    return await _send(request, service, auth.client_id, options, v1.kallm_response)
+    return await _send(request, service, auth, options, v1.kallm_response)
 
 
 @router.delete(
