@@ -154,6 +154,9 @@ async def generate_extras(
     params = GenerationParams(
         max_tokens=max_tokens,
         temperature=0.7,
+        # Reproducible: the same conversation gets the same follow-ups (a small model sometimes
+        # writes none usable; a fixed seed makes that a property of the question, not of luck).
+        seed=7,
         response_format=ResponseFormat(type="json_schema", json_schema=schema, name="follow_ups"),
     )
     messages = extras_prompt(query, recent, want_title)
