@@ -25,7 +25,6 @@ from emmaus.conversations.gloo_import import import_v1_history
 from emmaus.conversations.manager import ConversationManager
 from emmaus.errors import InvalidChatOperation
 from emmaus.store import Database, upgrade_database
-from emmaus.system import Engine
 
 app = typer.Typer(help="Export v1 chats from Gloo and import them here.", no_args_is_help=True)
 
@@ -103,6 +102,8 @@ def import_(
     catalog = load_catalog(settings.models)
 
     async def run() -> tuple[int, int]:
+        from emmaus.system import Engine  # here, not at import: `emmaus --help` stays quick
+
         db = Database.from_settings(settings)
         engine = Engine.build(settings, catalog)  # only its token counter: no model runs
         manager = ConversationManager(db)

@@ -118,7 +118,7 @@ def v1_settings(
     )
 
 
-def tier_of(query: str, *history: str) -> int:
+def tier_of(query: str) -> int:
     """The tier auto-routing gives `query` (the v1 turn routes on the question alone)."""
     from emmaus.engine.routing import TierClassifier
     from emmaus.engine.types import Message

@@ -41,7 +41,6 @@ def test_unknown_label_is_an_error(tmp_path: Path):
         read_rows(path)
 
 
-@pytest.mark.skipif(not (DATA / "train.jsonl").exists(), reason="datasets/safety not present")
 def test_shipped_artifact_is_reproducible(tmp_path: Path):
     """The full training run (a few seconds): the shipped model.npz is exactly what
     `python -m emmaus.engine.safety.train` makes from datasets/safety/{train,dev}.jsonl."""
