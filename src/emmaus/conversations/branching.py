@@ -16,7 +16,8 @@ from emmaus.conversations.schema import (
     MessageRow,
     SummaryRow,
 )
-from emmaus.conversations.types import NewMessage, Turn
+from emmaus.conversations.tree import newest_leaf
+from emmaus.conversations.types import Chat, NewMessage, Turn
 from emmaus.errors import InvalidChatOperation, MessageNotFound
 from emmaus.store import Database, utcnow
 
@@ -77,6 +78,17 @@ class BranchOps:
             chat.head_message_id, chat.branched, chat.updated_at = reply.id, True, now
         await self._invalidate(chat_id)
         return Turn(chat_of(chat), message_of(question), message_of(reply))
+
+    async def switch_branch(self, client_id: str, chat_id: str, message_id: str) -> Chat:
+        """Make the branch through `message_id` the active one: the head moves to the newest
+        leaf under it, so the whole branch below it comes back. Returns the chat as it is now."""
+        async with locked_chat(self.db, client_id, chat_id) as (session, chat):
+            await _message_in(session, chat_id, message_id)
+            leaf = await newest_leaf(session, chat_id, message_id)
+            if leaf != chat.head_message_id:
+                chat.head_message_id, chat.branched, chat.updated_at = leaf, True, utcnow()
+        await self._invalidate(chat_id)
+        return chat_of(chat)
 
     async def set_head(self, client_id: str, chat_id: str, message_id: str) -> None:
         """Make the branch ending at `message_id` the active one."""

@@ -10,6 +10,10 @@ await leases.start()           # registers this instance, settles what dead ones
 ...                            # placeholders carry leases.instance_id
 await leases.aclose()          # stops heartbeating and forgets this instance
 ```
+
+A stop request for a reply another instance is answering is a flag on its row (`flag_stop`:
+the pending row's `error` holds the stop marker until the reply settles); the owner looks for
+flags on the replies it runs (`stop_requested`), see `emmaus.services.stops`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,12 @@ from sqlalchemy import case, delete, select, update
 
 from emmaus.conversations.rows import STALE_ERROR
 from emmaus.conversations.schema import FAILED, PARTIAL, PENDING, InstanceRow, MessageRow
+from emmaus.errors import ReplyStopped
 from emmaus.store import Database, utcnow
+
+# No schema change for a flag: a pending reply has no error until it settles, so an error on a
+# pending row can only be this marker.
+STOP_MARKER = ReplyStopped("a stop was requested").to_dict()
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +107,34 @@ class Leases:
         if settled:
             log.info("settled %d replies left pending by stopped instances", settled)
         return settled
+
+    async def flag_stop(self, reply_id: str) -> tuple[bool, str | None]:
+        """Ask whoever answers `reply_id` to stop: (flagged, the instance answering it).
+        Not flagged when the reply is no longer pending."""
+        async with self.db.session(write=True) as session:
+            result = await session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == reply_id, MessageRow.status == PENDING)
+                .values(error=STOP_MARKER)
+                .returning(MessageRow.id, MessageRow.lease_owner)
+            )
+            row = result.first()
+        return (True, row[1]) if row is not None else (False, None)
+
+    async def stop_requested(self, reply_ids: list[str]) -> list[str]:
+        """Which of these pending replies `flag_stop` flagged."""
+        if not reply_ids:
+            return []
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(MessageRow.id).where(
+                    MessageRow.id.in_(reply_ids),
+                    MessageRow.status == PENDING,
+                    # The marker's name, not IS NOT NULL: a JSON null is no request.
+                    MessageRow.error["name"].as_string() == STOP_MARKER["name"],
+                )
+            )
+            return list(rows)
 
     async def aclose(self) -> None:
         if self._task is not None:

@@ -41,6 +41,14 @@ class ChatSettings(BaseSettings):
     partial_save_interval: float = Field(
         default=1.0, gt=0, description="Seconds between saves of a streaming reply's text"
     )
+    stop_poll_interval: float = Field(
+        default=0.5,
+        gt=0,
+        description="Seconds between looks for stop requests from other instances (no Redis)",
+    )
+    stop_wait: float = Field(
+        default=5.0, ge=0, description="Seconds a stop request waits for the reply to settle"
+    )
     titles: bool = Field(
         default=True, description="Title chats with the model (else: the first question's words)"
     )

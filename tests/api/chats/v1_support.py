@@ -52,7 +52,9 @@ upstream_model = "{deep}+tag-v1deep"
 context_window = {window}
 max_output_tokens = 256
 capabilities = ["streaming"]
+"""
 
+EMBEDDED = """
 [[models]]
 id = "emmaus-smollm2-135m"
 family = "open source"
@@ -102,12 +104,14 @@ def v1_settings(
     fast: str = "echo",
     mid: str = "echo",
     deep: str = "echo",
+    embedded: bool = True,
 ) -> Settings:
     """Settings for a server whose tier 1/2/3 text models answer by the scripted upstream
-    words `fast`, `mid` and `deep` (auto-routing picks the tier from the question)."""
+    words `fast`, `mid` and `deep` (auto-routing picks the tier from the question). Without
+    `embedded` there is no JSON-capable model (no suggestions: start faster, use less memory)."""
     catalog = data_dir / "models.toml"
     text = CATALOG.format(base=upstream.base_url, window=window, fast=fast, mid=mid, deep=deep)
-    catalog.write_text(text)
+    catalog.write_text(text + (EMBEDDED if embedded else ""))
     return Settings(
         data_dir=data_dir,
         models=catalog,

@@ -106,6 +106,8 @@ class UserTurn(BaseModel):
     model: str | None
     publishers: list[str]
     safety: SafetyOut | None = None  # the verdict on this question (Emmaus)
+    parent_id: str | None = Field(default=None, description="With tree=true (Emmaus)")
+    active: bool | None = Field(default=None, description="With tree=true: on the active branch")
 
 
 class KallmTurn(BaseModel):
@@ -121,6 +123,11 @@ class KallmTurn(BaseModel):
     message: str
     model: str | None
     safety: SafetyOut | None = None  # what the safety layer did with this reply (Emmaus)
+    parent_id: str | None = Field(default=None, description="With tree=true (Emmaus)")
+    active: bool | None = Field(default=None, description="With tree=true: on the active branch")
+    status: Literal["pending", "complete", "partial", "failed"] | None = Field(
+        default=None, description="With tree=true (Emmaus)"
+    )
 
 
 class ChatHistory(BaseModel):
@@ -132,6 +139,10 @@ class ChatHistory(BaseModel):
     pin: bool
     summary: str | None
     title: str | None
+    head_message_id: str | None = Field(
+        default=None,
+        description="Emmaus, with tree=true and after a branch switch: the active branch's leaf",
+    )
 
 
 class ChatUpdate(BaseModel):
@@ -241,17 +252,25 @@ def history_turn(
     }
 
 
-def chat_history(chat: Chat, messages: list[StoredMessage]) -> dict[str, Any]:
-    """Gloo's history: user turns and `kallm` replies (other roles are not part of v1)."""
-    models = {m.query_id: m.model for m in messages if m.role == "assistant" and m.model}
+def _v1_visible(message: StoredMessage) -> bool:
+    return message.role in ("user", "assistant") and not message.tool_calls
+
+
+def chat_history(
+    chat: Chat, messages: list[StoredMessage], active: set[str] | None = None
+) -> dict[str, Any]:
+    """Gloo's history: user turns and `kallm` replies (other roles are not part of v1). With
+    `active` (the ids on the active branch), `messages` is the whole tree: each turn also gets
+    `parent_id`, `active` and (replies) `status`."""
+    replies = [m for m in messages if m.role == "assistant"]
+    if active is not None:  # siblings share a query_id: the active reply's values win
+        replies.sort(key=lambda m: m.id in active)
+    models = {m.query_id: m.model for m in replies if m.model}
     # A question shows the verdict stored with its reply (the reply records the turn's verdict).
-    verdicts = {m.query_id: (m.meta or {}).get("safety") for m in messages if m.role == "assistant"}
-    turns = [
-        history_turn(m, models.get(m.query_id), verdicts.get(m.query_id))
-        for m in messages
-        if m.role in ("user", "assistant") and not m.tool_calls
-    ]
-    return {
+    verdicts = {m.query_id: (m.meta or {}).get("safety") for m in replies}
+    shown = [m for m in messages if _v1_visible(m)]
+    turns = [history_turn(m, models.get(m.query_id), verdicts.get(m.query_id)) for m in shown]
+    body: dict[str, Any] = {
         "user_id": chat.user_id,
         "chat_id": chat.id,
         "created_at": v1_timestamp(chat.created_at),
@@ -261,6 +280,26 @@ def chat_history(chat: Chat, messages: list[StoredMessage]) -> dict[str, Any]:
         "summary": chat.summary,
         "title": chat.title,
     }
+    if active is not None:
+        parents = _shown_parents(messages, {m.id for m in shown})
+        for turn, message in zip(turns, shown, strict=True):
+            turn.update(parent_id=parents.get(message.id), active=message.id in active)
+            if message.role == "assistant":
+                turn["status"] = message.status
+        body["head_message_id"] = chat.head_message_id
+    return body
+
+
+def _shown_parents(messages: list[StoredMessage], shown: set[str]) -> dict[str, str | None]:
+    """Each shown message's nearest shown ancestor (tool calls and results are not v1)."""
+    parent_of = {m.id: m.parent_id for m in messages}
+    found: dict[str, str | None] = {}
+    for message_id in shown:
+        parent = parent_of.get(message_id)
+        while parent is not None and parent not in shown:
+            parent = parent_of.get(parent)
+        found[message_id] = parent
+    return found
 
 
 def chat_list_item(chat: Chat) -> dict[str, Any]:

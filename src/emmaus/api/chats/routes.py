@@ -1,54 +1,29 @@
 """The v1 Chat & Message API (`/ai/v1/...`): Gloo's deprecated stateful endpoints, served by
-ChatService on the v2 engine and the operator's own database."""
+ChatService on the v2 engine and the operator's own database; Gloo's v1 stop; and the branching
+extensions (`branching.py`, included here)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import Response
 
+from emmaus.api.chats import branch_protocol as ext
+from emmaus.api.chats import branching
 from emmaus.api.chats import protocol as v1
+from emmaus.api.chats.serving import ERRORS, Auth, Service, Shape, answer
 from emmaus.api.common.errors import json_response
-from emmaus.api.common.model_calls import (
-    CLIENT_CLOSED_REQUEST,
-    ClientGone,
-    record_usage,
-    sse_response,
-    until_disconnect,
-)
-from emmaus.api.common.schemas import error_responses
-from emmaus.api.common.state import system_of
-from emmaus.auth.dependencies import AuthContext, require_api_access, reserve_tokens
+from emmaus.auth.dependencies import AuthContext, reserve_tokens
 from emmaus.errors import InvalidChatOperation
 from emmaus.services.chats.service import ChatService
-from emmaus.services.chats.types import SendOptions, TextDelta, TurnResult
+from emmaus.services.chats.types import SendOptions
 
 router = APIRouter()
 
-Auth = Annotated[AuthContext, Depends(require_api_access)]
 # Query-string flags arrive as text: ranged ints validate "0"/"1" where Literal[0, 1] would not.
 Flag = Annotated[int | None, Query(ge=0, le=1)]
 SourcesFlag = Annotated[int | None, Query(ge=0, le=2, description="0 off, 1 auto, 2 always")]
-_ERRORS = error_responses(
-    {
-        404: "No such chat or message for this client",
-        408: "The model did not answer in time (the user turn is stored)",
-        409: "The first request with this Idempotency-Key is still running",
-        422: "Invalid request",
-        502: "The model failed (the user turn is stored; see error.query_id)",
-        503: "The model is overloaded or unavailable (the user turn is stored)",
-    }
-)
-
-
-def chat_service(request: Request) -> ChatService:
-    return system_of(request).chat
-
-
-Service = Annotated[ChatService, Depends(chat_service)]
 
 
 _IdempotencyKey = Annotated[
@@ -98,62 +73,25 @@ def _options(
 Options = Annotated[SendOptions, Depends(_options)]
 
 
-def _sse(body: dict[str, Any]) -> bytes:
-    return b"data: " + orjson.dumps(body) + b"\n\n"
-
-
-async def _events(
-    events: AsyncIterator[TextDelta | TurnResult],
-    request: Request,
-    shape: Callable[[TurnResult], dict[str, Any]],
-) -> AsyncIterator[bytes]:
-    """`data: {"message": "<delta>"}` events, one final event with the whole v1 object (plus an
-    `error` object when the model failed mid-way), then `data: [DONE]` (design.md)."""
-    try:
-        async for event in events:
-            if isinstance(event, TextDelta):
-                yield _sse({"message": event.text})
-                continue
-            body = shape(event)
-            if not event.success and event.error:
-                body["error"] = {k: v for k, v in event.error.items() if k != "status"}
-            if event.usage is not None:
-                record_usage(request, event.usage)
-            yield _sse(body)
-            yield b"data: [DONE]\n\n"
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-
-
 async def _send(
-    request: Request,
-    service: ChatService,
-    auth: AuthContext,
-    options: SendOptions,
-    shape: Callable[[TurnResult], dict[str, Any]],
+    request: Request, service: ChatService, auth: AuthContext, options: SendOptions, shape: Shape
 ) -> Response:
     client_id = auth.client_id
     options.routing_preference = auth.routing_preference  # the client's default
-    if options.stream:
-        try:  # a caller who leaves before the first token stops the model too
-            events = await until_disconnect(request, service.send_stream(client_id, options))
-        except ClientGone:
-            return Response(status_code=CLIENT_CLOSED_REQUEST)
-        return sse_response(_events(events, request, shape))
-    try:
-        result = await until_disconnect(request, service.send(client_id, options))
-    except ClientGone:
-        return Response(status_code=CLIENT_CLOSED_REQUEST)
-    if result.usage is not None:
-        record_usage(request, result.usage)
-    return json_response(shape(result))
+    return await answer(
+        request,
+        options,
+        shape,
+        once=lambda: service.send(client_id, options),
+        streamed=lambda: service.send_stream(client_id, options),
+    )
 
 
 @router.post(
     "/message",
     dependencies=[Depends(reserve_tokens)],  # tokens held for the turn's model calls
     response_model=v1.MessageResponse,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="Send a message (a new chat when chat_id is absent); JSON or SSE",
 )
 async def post_message(
@@ -166,7 +104,7 @@ async def post_message(
     "/message/kallm",
     dependencies=[Depends(reserve_tokens)],
     response_model=v1.KallmResponse,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="Send a message; reduced response (query_id, message_id, message, timestamp)",
 )
 async def post_message_kallm(
@@ -178,7 +116,7 @@ async def post_message_kallm(
 @router.delete(
     "/message",
     response_model=v1.MessageDeleted,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="Delete a message (message_id) or a whole exchange (query_id)",
 )
 async def delete_message(
@@ -194,10 +132,57 @@ async def delete_message(
     )
 
 
-@router.get(
-    "/chat", response_model=v1.ChatHistory, responses=_ERRORS, summary="Chat history and details"
+@router.put(
+    "/message",
+    response_model=ext.StopResponse,
+    responses=ERRORS,
+    summary="Stop a generation in progress (task=stop), on whichever instance runs it",
 )
-async def get_chat(auth: Auth, service: Service, chat_id: _Id) -> Response:
+async def put_message(
+    auth: Auth,
+    service: Service,
+    task: Annotated[Literal["stop"], Query(description="The only task: stop")],
+    message_id: Annotated[
+        str,
+        Query(
+            pattern=v1.NO_NUL,
+            min_length=1,
+            max_length=200,
+            description="The reply, its user turn, or the exchange's query_id",
+        ),
+    ],
+    chat_id: Annotated[
+        str | None, Query(pattern=v1.NO_NUL, max_length=200, description="Optional in Emmaus")
+    ] = None,
+) -> Response:
+    """Stops the reply and keeps the text written so far (status `partial`); `success` is
+    false when nothing was running (the reply had already finished)."""
+    outcome = await service.stop(auth.client_id, message_id, chat_id=chat_id or None)
+    return json_response(
+        {
+            "task": task,
+            "success": outcome.stopped,
+            "chat_id": outcome.chat_id,
+            "message_id": outcome.reply_id,
+            "status": outcome.status,
+        }
+    )
+
+
+@router.get(
+    "/chat", response_model=v1.ChatHistory, responses=ERRORS, summary="Chat history and details"
+)
+async def get_chat(
+    auth: Auth,
+    service: Service,
+    chat_id: _Id,
+    tree: Annotated[
+        bool, Query(description="Emmaus: every branch, with parent_id and the active one marked")
+    ] = False,
+) -> Response:
+    if tree:
+        whole = await service.get_tree(auth.client_id, chat_id)
+        return json_response(v1.chat_history(whole.chat, whole.messages, whole.active))
     chat, messages = await service.get_chat(auth.client_id, chat_id)
     return json_response(v1.chat_history(chat, messages))
 
@@ -205,7 +190,7 @@ async def get_chat(auth: Auth, service: Service, chat_id: _Id) -> Response:
 @router.patch(
     "/chat",
     response_model=v1.ChatUpdated,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="Pin/unpin, rename, or set the summary of a chat",
 )
 async def patch_chat(
@@ -223,7 +208,7 @@ async def patch_chat(
 @router.post(
     "/chat",
     response_model=v1.ChatHistory,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="Create an empty chat (Emmaus extension)",
 )
 async def create_chat(
@@ -237,7 +222,7 @@ async def create_chat(
 @router.delete(
     "/chat",
     response_model=v1.ChatDeleted,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="Delete a chat and its messages (Emmaus extension)",
 )
 async def delete_chat(auth: Auth, service: Service, chat_id: _Id) -> Response:
@@ -248,7 +233,7 @@ async def delete_chat(auth: Auth, service: Service, chat_id: _Id) -> Response:
 @router.get(
     "/chats",
     response_model=v1.ChatList,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="List this client's chats, newest activity first (Emmaus extension)",
 )
 async def list_chats(
@@ -261,3 +246,6 @@ async def list_chats(
     return json_response(
         {"chats": [v1.chat_list_item(c) for c in page.chats], "next_cursor": page.next_cursor}
     )
+
+
+router.include_router(branching.router)

@@ -5,24 +5,26 @@ service = ChatService(manager, completions, counter)
 result = await service.send(client_id, SendOptions(query="Who wrote Romans?"))
 async for event in await service.send_stream(client_id, SendOptions(query="...", stream=True)):
     ...  # TextDelta pieces, then one TurnResult
+outcome = await service.stop(client_id, reply_id)   # from any instance (see services/stops.py)
 ```
 
 A turn: the user message and its reply placeholder are committed first (a new chat when no
 chat_id is given); then sources, routing, context and the model call run in `TurnRun`, and the
-reply is settled as complete, partial or failed whatever happens, client disconnects included.
+reply is settled as complete, partial or failed whatever happens, client disconnects and stops
+included. Edits, regenerations and the active branch: `branching.py` (mixed in here).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from emmaus.conversations.context import ContextBuilder
 from emmaus.conversations.leases import Leases
 from emmaus.conversations.manager import ConversationManager
-from emmaus.conversations.schema import FAILED, PENDING
+from emmaus.conversations.schema import COMPLETE, FAILED, PENDING
 from emmaus.conversations.settings import ChatSettings
 from emmaus.conversations.tokens import TokenCounter
 from emmaus.conversations.types import Chat, ChatPage, NewMessage, Replay, StoredMessage
@@ -32,18 +34,21 @@ from emmaus.errors import (
     IdempotencyKeyReused,
     InvalidChatOperation,
 )
+from emmaus.services.chats.branching import BranchingOps
+from emmaus.services.chats.prepare import TurnKit
+from emmaus.services.chats.running import TurnStream, drive, drive_stream
 from emmaus.services.chats.summaries import Summarizer
 from emmaus.services.chats.tasks import TaskKeeper
-from emmaus.services.chats.turn import OPENED, TurnKit, TurnRun
+from emmaus.services.chats.turn import TurnRun
 from emmaus.services.chats.types import (
     SendOptions,
     SourceProvider,
-    TextDelta,
     TurnResult,
     turn_failure,
     turn_result,
 )
 from emmaus.services.completions import CompletionService
+from emmaus.services.stops import Stops
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,7 +58,18 @@ IN_PROGRESS_RETRY_AFTER = 2.0
 CLOSE_GRACE = 10.0  # seconds running turns get to settle when the server stops
 
 
-class ChatService:
+@dataclass(slots=True)
+class StopOutcome:
+    """What a stop did: `stopped` when a running reply was stopped (or its instance told, and
+    it had not settled within the wait: `status` still pending); False when nothing ran."""
+
+    stopped: bool
+    chat_id: str
+    reply_id: str | None  # the reply the id named (the newest one, for an exchange)
+    status: str | None  # the reply's status now
+
+
+class ChatService(BranchingOps):
     def __init__(
         self,
         manager: ConversationManager,
@@ -63,6 +79,7 @@ class ChatService:
         settings: ChatSettings | None = None,
         sources: SourceProvider | None = None,
         leases: Leases | None = None,
+        stops: Stops | None = None,
     ) -> None:
         self.manager = manager
         self.completions = completions
@@ -71,6 +88,8 @@ class ChatService:
         self.sources = sources
         self.leases = leases  # None: one process, no other instance to take over from
         self.tasks = TaskKeeper()
+        # Without a shared one (system.py wires it): only this process' turns can be stopped.
+        self.stops = stops or Stops(leases)
         self.kit = TurnKit(
             manager=manager,
             completions=completions,
@@ -80,6 +99,7 @@ class ChatService:
             builder=ContextBuilder(manager, cache=manager.cache),
             summarizer=Summarizer(manager, completions, counter, self.settings),
             tasks=self.tasks,
+            stops=self.stops,
         )
         self._inflight: dict[tuple[str, str], asyncio.Future[TurnResult]] = {}
 
@@ -91,37 +111,18 @@ class ChatService:
         started = await self._begin(client_id, options)
         if isinstance(started, TurnResult):
             return started
-        run, future = started
-        try:
-            result = await run.run()
-        except BaseException as exc:
-            _settle_future(future, exc)
-            raise
-        _settle_future(future, result)
-        return result
+        return await drive(*started)
 
-    async def send_stream(
-        self, client_id: str, options: SendOptions
-    ) -> AsyncIterator[TextDelta | TurnResult]:
+    async def send_stream(self, client_id: str, options: SendOptions) -> TurnStream:
         """Open a streamed answer. Returns once the model's stream is open, so a failure up to
-        there is raised here (for an HTTP error); the iterator then yields `TextDelta`s and a
-        final `TurnResult` (`success` false if the model failed mid-way). Closing the iterator
-        early stops the model and stores the partial reply."""
+        there is raised here (for an HTTP error); the stream then yields `TextDelta`s and a
+        final `TurnResult` (`success` false if the model failed mid-way, or it was stopped),
+        and names the exchange's ids up front. Closing it early stops the model and stores the
+        partial reply."""
         started = await self._begin(client_id, options)
         if isinstance(started, TurnResult):
-            return _replayed(started)
-        run, future = started
-        queue: asyncio.Queue[object] = asyncio.Queue()
-        task = self.tasks.spawn(run.run(queue.put_nowait))
-        task.add_done_callback(lambda t: _settle_future(future, t))
-        try:
-            first = await _next_event(queue, task)
-        except BaseException:
-            task.cancel()  # the client left before the answer started
-            raise
-        if isinstance(first, BaseException):
-            raise first
-        return _relay(queue, task)
+            return TurnStream.replayed(started)
+        return await drive_stream(self.tasks, *started)
 
     async def _begin(
         self, client_id: str, options: SendOptions
@@ -240,6 +241,48 @@ class ChatService:
             client_id, message_id=message_id, query_id=query_id
         )
 
+    # -- stopping ------------------------------------------------------------------------------
+
+    async def stop(
+        self,
+        client_id: str,
+        message_id: str,
+        *,
+        chat_id: str | None = None,
+        wait: float | None = None,
+    ) -> StopOutcome:
+        """Stop the generation `message_id` names (a reply, the user turn it answers, or the
+        exchange's query id) on whichever instance runs it; then wait up to `wait` seconds
+        (default `settings.stop_wait`) for the reply to settle, keeping the text so far.
+        `ChatNotFound` / `MessageNotFound` for ids this client has not."""
+        chat, replies = await self.manager.replies_for(client_id, message_id, chat_id=chat_id)
+        running = [r.id for r in replies if r.status == PENDING]
+        for reply_id in running:
+            await self.stops.request_stop(reply_id)
+        if running:
+            replies = await self._settled(client_id, chat.id, message_id, running, wait)
+        named = next((r for r in reversed(replies) if r.id in running), None)
+        named = named or (replies[-1] if replies else None)
+        status = named.status if named is not None else None
+        stopped = bool(running) and status != COMPLETE  # it may have finished first
+        return StopOutcome(stopped, chat.id, named.id if named else None, status)
+
+    async def _settled(
+        self, client_id: str, chat_id: str, message_id: str, ids: list[str], wait: float | None
+    ) -> list[StoredMessage]:
+        """The replies once those of `ids` are settled, or as they are when `wait` runs out."""
+        deadline = asyncio.get_running_loop().time() + (
+            self.settings.stop_wait if wait is None else wait
+        )
+        delay = 0.01
+        while True:
+            _, replies = await self.manager.replies_for(client_id, message_id, chat_id=chat_id)
+            pending = any(r.status == PENDING and r.id in ids for r in replies)
+            if not pending or asyncio.get_running_loop().time() >= deadline:
+                return replies
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
     async def aclose(self) -> None:
         """Let running turns settle their replies (then cancel what is left)."""
         await self.tasks.aclose(CLOSE_GRACE)
@@ -253,62 +296,3 @@ def _as_bool(value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
         return value.strip().lower() in ("true", "1")
     raise InvalidChatOperation("pin must be true or false")
-
-
-def _settle_future(future: asyncio.Future[TurnResult] | None, outcome: object) -> None:
-    if future is None or future.done():
-        return
-    if isinstance(outcome, asyncio.Task):
-        if outcome.cancelled():
-            future.cancel()
-            return
-        outcome = outcome.exception() or outcome.result()
-    if isinstance(outcome, TurnResult):
-        future.set_result(outcome)
-    elif isinstance(outcome, asyncio.CancelledError):
-        future.cancel()
-    elif isinstance(outcome, BaseException):
-        future.set_exception(outcome)
-        future.exception()  # retrieved: waiters are optional
-
-
-async def _next_event(queue: asyncio.Queue[object], task: asyncio.Task[Any]) -> object:
-    """The next event, or the task's exception if it ended without sending one."""
-    getter = asyncio.ensure_future(queue.get())
-    try:
-        await asyncio.wait((getter, task), return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:
-        getter.cancel()
-        raise
-    if getter.done():
-        return getter.result()
-    getter.cancel()
-    if not queue.empty():
-        return queue.get_nowait()
-    if task.cancelled():
-        return asyncio.CancelledError()
-    return task.exception() or RuntimeError("the turn ended without an answer")
-
-
-async def _relay(
-    queue: asyncio.Queue[object], task: asyncio.Task[Any]
-) -> AsyncIterator[TextDelta | TurnResult]:
-    try:
-        while True:
-            event = await _next_event(queue, task)
-            if event is OPENED:
-                continue
-            if isinstance(event, BaseException):
-                raise event
-            yield event  # type: ignore[misc]
-            if isinstance(event, TurnResult):
-                return
-    finally:
-        if not task.done():
-            task.cancel()  # the client left: stop the model; the turn stores what it has
-
-
-async def _replayed(result: TurnResult) -> AsyncIterator[TextDelta | TurnResult]:
-    if result.message:
-        yield TextDelta(result.message)
-    yield result

@@ -1,6 +1,6 @@
 """One v1 turn after its user message is committed: sources, routing, context, the model call
 (whole or streamed), the follow-up extras beside it, and the reply settled in the store whatever
-happens (complete, partial or failed)."""
+happens (complete, partial or failed), also when it is stopped (`TurnRun.stop`)."""
 
 from __future__ import annotations
 
@@ -8,95 +8,32 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from emmaus.conversations.context import ContextBuilder, SystemPart
-from emmaus.conversations.manager import ConversationManager
 from emmaus.conversations.schema import COMPLETE, FAILED, PARTIAL
-from emmaus.conversations.settings import ChatSettings
-from emmaus.conversations.tokens import TokenCounter
-from emmaus.conversations.types import ContextWindow, ReplyUpdate, StoredMessage, Turn
-from emmaus.engine.router import RoutingDecision, RoutingRequest
-from emmaus.engine.traditions import tradition_prompt
-from emmaus.engine.types import GenerationParams, Message, Usage
+from emmaus.conversations.types import ReplyUpdate, StoredMessage, Turn
+from emmaus.engine.types import Usage
 from emmaus.errors import EmmausError, ProviderStreamBroken
-from emmaus.grounding.citations import reference_message, with_reference
 from emmaus.services.chats.extras import Extras, generate_extras, title_from_query
-from emmaus.services.chats.summaries import Summarizer
-from emmaus.services.chats.tasks import TaskKeeper
-from emmaus.services.chats.text import StreamCap, cap_text, limit_instruction
+from emmaus.services.chats.prepare import Prepared, TurnKit, prepare_turn
+from emmaus.services.chats.text import StreamCap, cap_text
 from emmaus.services.chats.types import (
     DISCONNECTED,
+    STOPPED,
     SendOptions,
-    SourceProvider,
     TextDelta,
     TurnResult,
-    source_record,
     stored_error,
     turn_failure,
     turn_result,
 )
-from emmaus.services.completions import CompletionRequest, CompletionService, Served
-from emmaus.services.safeguard import SafetyOutcome
+from emmaus.services.completions import Served
 
 log = logging.getLogger(__name__)
 
 OPENED = object()  # the stream to the model is open: the HTTP response may start
-_SNIPPET_CHARS = 700
 
 Emit = Callable[[object], None]
-
-
-@dataclass(slots=True)
-class TurnKit:
-    """What a turn needs, handed over by the service that starts it (no way back to it)."""
-
-    manager: ConversationManager
-    completions: CompletionService
-    counter: TokenCounter
-    settings: ChatSettings
-    sources: SourceProvider | None
-    builder: ContextBuilder
-    summarizer: Summarizer
-    tasks: TaskKeeper
-
-
-@dataclass(slots=True)
-class Prepared:
-    request: CompletionRequest
-    decision: RoutingDecision
-    window: ContextWindow
-    sources: list[dict[str, Any]]
-    intent: int
-    sources_limit: int
-    safety: SafetyOutcome
-
-
-SOURCES_INSTRUCTION = (
-    "Sources from trusted publishers come in a reference block before the question; use them "
-    "where they help and cite none other."
-)
-
-
-def sources_reference(sources: list[dict[str, Any]]) -> Message | None:
-    """The v1 sources as a delimited reference block (their text is data, not instructions)."""
-    if not sources:
-        return None
-    entries = []
-    for number, source in enumerate(sources, start=1):
-        snippet = " ".join(str(source.get("snippet") or "").split())[:_SNIPPET_CHARS]
-        entries.append(
-            f"[{number}] {source.get('item_title')} ({source.get('publisher')}): {snippet}"
-        )
-    return reference_message(entries)
-
-
-def reply_tokens(limit: int | None, ceiling: int) -> int:
-    """max_tokens for a reply: enough for `limit` characters (~3 per token, with slack)."""
-    if not limit:
-        return ceiling
-    return max(16, min(ceiling, limit // 3 + 16))
 
 
 class PartialSaver:
@@ -126,73 +63,13 @@ class TurnRun:
         self.text = ""  # what the model wrote so far (for a partial reply)
         self.extras_task: asyncio.Task[Extras] | None = None
         self.prepared: Prepared | None = None
-
-    # -- preparation -----------------------------------------------------------------------
-
-    async def _sources(self) -> tuple[list[dict[str, Any]], int]:
-        options, provider = self.options, self.kit.sources
-        limit = options.sources_limit
-        if limit is None:
-            limit = self.kit.settings.default_sources_limit
-        wanted = options.enable_sources != 0 and limit > 0 and provider is not None
-        if options.enable_sources != 2 and options.intent == 0:
-            wanted = False  # intent 0: "this prompt needs no sources"
-        if not wanted or provider is None:
-            return [], options.sources_limit or 0  # echoed as asked: nothing was retrieved
-        publishers = list(options.publishers) or None
-        try:
-            found = await provider.search(self.client_id, options.query, publishers, limit)
-        except EmmausError as exc:
-            log.warning("source retrieval failed: %s", exc.message)
-            found = []
-        return [source_record(s) for s in found[:limit]], limit
+        self.generation: asyncio.Task[tuple[Served, str, str, Usage]] | None = None
+        self.opened = False  # the model's stream is open (failures are reported in-stream)
+        self.served: Served | None = None  # the model writing it, once its stream is open
+        self.stopped = False
 
     async def prepare(self) -> Prepared:
-        kit, options, turn = self.kit, self.options, self.turn
-        sources, sources_limit = await self._sources()
-        intent = options.intent if options.intent is not None else (1 if sources else 0)
-        tradition = options.tradition or turn.chat.tradition
-        needs = frozenset({"streaming"}) if options.stream else frozenset()
-        preference = options.routing_preference or "balanced"
-        routing = RoutingRequest(auto_routing=True, needs=needs, preference=preference)  # type: ignore[arg-type]
-        ceiling = reply_tokens(options.character_limit, kit.settings.reply_max_tokens)
-        params = GenerationParams(max_tokens=ceiling)
-        question = [Message(role="user", content=options.query)]
-        decision = kit.completions.decide(CompletionRequest(question, routing, params))
-        # Fallbacks may have smaller windows: budget for the tightest model of the chain.
-        budget = min(
-            model.context_window
-            - min(ceiling, model.max_output_tokens)
-            - min(kit.settings.context_margin, model.context_window // 8)
-            for model in decision.chain
-        )
-        reference = sources_reference(sources)
-        instructions = [
-            limit_instruction(options.character_limit),
-            SOURCES_INSTRUCTION if reference else None,
-        ]
-        system_text = "\n\n".join(part for part in instructions if part)
-        system_tokens = kit.counter.count(tradition_prompt(tradition)) + kit.counter.count(
-            system_text
-        )
-        if reference is not None:  # budgeted with the system text: it is always sent
-            system_tokens += kit.counter.count(reference.content or "")
-        window = await kit.builder.build(
-            turn.chat,
-            budget=budget,
-            system=[SystemPart(system_text, system_tokens)],
-            before=turn.reply,
-            question=turn.user,
-        )
-        request = CompletionRequest(
-            window.messages, routing, params, tradition, client_id=self.client_id
-        )
-        # Judged on the conversation alone (before extras: a crisis gets none); the sources
-        # are data for the model, not words of the person.
-        safety = kit.completions.judge(request)
-        if reference is not None:
-            request.messages = with_reference(window.messages, reference)
-        self.prepared = Prepared(request, decision, window, sources, intent, sources_limit, safety)
+        self.prepared = await prepare_turn(self.kit, self.client_id, self.options, self.turn)
         return self.prepared
 
     def _start_extras(self, prepared: Prepared) -> None:
@@ -230,6 +107,11 @@ class TurnRun:
         except TimeoutError:
             self.extras_task.cancel()
             return Extras([])
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the turn itself is cancelled
+            return Extras([])  # a stop skipped them
 
     def _limit(self) -> int | None:
         """`character_limit`, except for the safety layer's own answer: its help resources are
@@ -241,23 +123,42 @@ class TurnRun:
 
     # -- the call --------------------------------------------------------------------------
 
+    def stop(self) -> None:
+        """Stop at the caller's request (`Stops` calls it, on this loop). While the model
+        writes, its call is cancelled and the reply settles as stopped with the text so far;
+        once the text is whole, only the follow-up extras are skipped."""
+        if self.stopped:
+            return
+        self.stopped = True
+        generation = self.generation
+        if generation is not None and not generation.done():
+            generation.cancel()
+        elif generation is not None and self.extras_task is not None:
+            self.extras_task.cancel()
+
     async def run(self, emit: Emit | None = None) -> TurnResult:
         """Answer the turn. With `emit` the reply streams: `OPENED`, `TextDelta`s, then the
         `TurnResult` (also returned). Failures are stored, then raised (before `OPENED`) or
-        reported in the final `TurnResult` (after)."""
-        opened = False
+        reported in the final `TurnResult` (after). A stop ends it with a `TurnResult` whose
+        status is partial (or failed, when nothing was written yet)."""
+        with self.kit.stops.register(self.turn.reply.id, self.stop):
+            return await self._run(emit)
+
+    async def _run(self, emit: Emit | None) -> TurnResult:
         try:
             prepared = await self.prepare()
+            if self.stopped:
+                return await self._stopped(emit)
             self._start_extras(prepared)
-            if emit is None:
-                served, text, finish, usage = await self._complete(prepared)
-            else:
-                served, deltas = await self.kit.completions.stream(
-                    prepared.request, prepared.decision, prepared.safety
-                )
-                emit(OPENED)
-                opened = True
-                text, finish, usage = await self._stream(served, deltas, emit)
+            # Its own task, so a stop cancels the model call and nothing else.
+            self.generation = asyncio.ensure_future(self._generate(prepared, emit))
+            try:
+                served, text, finish, usage = await self.generation
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not self.generation.cancelled() or (task is not None and task.cancelling()):
+                    raise  # the request itself is being cancelled (the client went away)
+                return await self._stopped(emit)
             return await self._settle(prepared, served, text, finish, usage, emit)
         except asyncio.CancelledError:
             # The client went away: keep what was written, then let the cancellation through.
@@ -265,7 +166,7 @@ class TurnRun:
             raise
         except EmmausError as exc:
             result = await self.kit.tasks.shielded(self._fail(stored_error(exc)))
-            if emit is not None and opened:
+            if emit is not None and self.opened:
                 emit(result)
                 return result
             raise turn_failure(result, retry_after=exc.retry_after) from exc
@@ -273,10 +174,30 @@ class TurnRun:
             log.exception("v1 turn failed")
             error = stored_error(EmmausError(f"internal error: {type(exc).__name__}"))
             result = await self.kit.tasks.shielded(self._fail(error))
-            if emit is not None and opened:
+            if emit is not None and self.opened:
                 emit(result)
                 return result
             raise turn_failure(result) from exc
+
+    async def _generate(
+        self, prepared: Prepared, emit: Emit | None
+    ) -> tuple[Served, str, str, Usage]:
+        if emit is None:
+            return await self._complete(prepared)
+        served, deltas = await self.kit.completions.stream(
+            prepared.request, prepared.decision, prepared.safety
+        )
+        self.served = served
+        emit(OPENED)
+        self.opened = True
+        text, finish, usage = await self._stream(served, deltas, emit)
+        return served, text, finish, usage
+
+    async def _stopped(self, emit: Emit | None) -> TurnResult:
+        result = await self.kit.tasks.shielded(self._fail(STOPPED))
+        if emit is not None:
+            emit(result)  # also before OPENED: a stop is an answer, not an HTTP error
+        return result
 
     async def _complete(self, prepared: Prepared) -> tuple[Served, str, str, Usage]:
         served, completion = await self.kit.completions.complete(
@@ -374,10 +295,13 @@ class TurnRun:
         prepared = self.prepared
         status = PARTIAL if self.text else FAILED
         text = cap_text(self.text, self._limit())
+        served = self.served  # a partial text says which model wrote it
         update = ReplyUpdate(
             content=text,
             status=status,
             token_count=self.kit.counter.count(text) if text else 0,
+            model=served.model.id if served else None,
+            provider=served.model.vendor if served else None,
             error=error,
             sources=prepared.sources if prepared else [],
             suggestions=[],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -14,7 +14,7 @@ import orjson
 from emmaus.conversations.schema import COMPLETE
 from emmaus.conversations.types import StoredMessage
 from emmaus.engine.types import Usage
-from emmaus.errors import ClientDisconnected, EmmausError
+from emmaus.errors import ClientDisconnected, EmmausError, ReplyStopped
 from emmaus.grounding.models import Source
 
 
@@ -60,7 +60,28 @@ class SendOptions:
             "sources_limit": self.sources_limit,
             "enable_sources": self.enable_sources,
             "enable_suggestions": self.enable_suggestions,
+            "tradition": self.tradition,  # so an edit or a regeneration asks the same way
         }
+
+    def inherit(self, asked: StoredMessage, query: str) -> SendOptions:
+        """These options for asking `query` again in place of the user turn `asked` (an edit,
+        a regeneration): every setting not given here is the one `asked` was sent with."""
+        meta = asked.meta or {}
+
+        def given(value: Any, key: str) -> Any:
+            return value if value is not None else meta.get(key)
+
+        return replace(
+            self,
+            query=query,
+            character_limit=self.character_limit or meta.get("character_limit") or None,
+            sources_limit=given(self.sources_limit, "sources_limit"),
+            publishers=list(self.publishers or meta.get("publishers") or []),
+            enable_suggestions=given(self.enable_suggestions, "enable_suggestions"),
+            enable_sources=given(self.enable_sources, "enable_sources"),
+            intent=given(self.intent, "intent"),
+            tradition=given(self.tradition, "tradition"),
+        )
 
 
 @dataclass(slots=True)
@@ -146,6 +167,7 @@ def stored_error(exc: EmmausError) -> dict[str, Any]:
 DISCONNECTED = stored_error(
     ClientDisconnected("the client went away before the reply was finished")
 )
+STOPPED = stored_error(ReplyStopped("stopped at the caller's request"))
 
 
 def turn_result(
