@@ -47,6 +47,7 @@ class Emmaus:
     base_url: str
     token: str
     pid: int | None = None
+    data_dir: Path | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -91,7 +92,7 @@ def serve_emmaus(catalog_toml: str, extra_env: dict[str, str] | None = None) -> 
             data={"grant_type": "client_credentials"},
             auth=(credentials["client_id"], credentials["client_secret"]),
         ).json()["access_token"]
-        yield Emmaus(base, token, process.pid)
+        yield Emmaus(base, token, process.pid, data)
     finally:
         process.terminate()
         try:

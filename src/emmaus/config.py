@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -100,6 +101,29 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1 << 20, ge=1024)
     max_upload_bytes: int = Field(default=32 << 20, ge=1024, description="Library uploads")
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object a line, with its request id"
+    )
+
+    # Operations (docs/operations.md): metrics, the usage ledger, readiness
+    metrics: bool = Field(default=True, description="Record Prometheus metrics, serve /metrics")
+    metrics_auth: Literal["admin", "none"] = Field(
+        default="admin", description="/metrics needs an admin-scope token, or nothing"
+    )
+    metrics_listen: str | None = Field(
+        default=None,
+        description="host:port serving /metrics apart from the API (then not on the API port)",
+    )
+    metrics_client_label: bool = Field(
+        default=True, description="Label token and cost series by client (one series each)"
+    )
+    usage_ledger: bool = Field(default=True, description="Record every model call's usage")
+    usage_flush_interval: float = Field(default=1.0, gt=0, description="Seconds between writes")
+    usage_batch_size: int = Field(default=500, ge=1, description="Rows that trigger a write")
+    usage_queue_size: int = Field(
+        default=100_000, ge=1, description="Unwritten rows kept while the database is away"
+    )
+    readiness_timeout: float = Field(default=2.0, gt=0, description="Seconds per /readyz check")
     router_model: Path | None = Field(
         default=None, description="A router artifact from `emmaus router train` (else built-in)"
     )

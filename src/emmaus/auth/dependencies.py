@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 
 from emmaus.auth import errors
 from emmaus.auth.clients import SCOPE_ADMIN, SCOPE_API
-from emmaus.auth.middleware import attach_decision, usage_of
+from emmaus.auth.middleware import add_headers, attach_decision, usage_of
 from emmaus.auth.ratelimit import RateLimiter, RateLimiterUnavailable
 from emmaus.auth.runtime import AuthRuntime
 from emmaus.auth.tokens import TokenError
@@ -122,7 +122,8 @@ async def reserve_tokens(
 ) -> None:
     """For routes that call a model: hold an estimate of the call's tokens against the
     client's tokens-per-minute budget, atomically with the check, so parallel requests cannot
-    all pass a budget none of them has charged yet."""
+    all pass a budget none of them has charged yet. First, the client's monthly budgets."""
+    await _within_budget(request, context)
     usage = usage_of(request.scope)
     if not context.tpm or usage is None:
         return
@@ -139,3 +140,21 @@ async def reserve_tokens(
         context.client_id,
         decision.reservation,
     )
+
+
+async def _within_budget(request: Request, context: AuthContext) -> None:
+    """`app.state.budgets` (the usage budgets, when the app has them): a 429
+    `budget_exceeded` once a monthly budget is spent, and `x-budget-*` headers (a warning past
+    80%) on the response otherwise."""
+    budgets = getattr(request.app.state, "budgets", None)
+    if budgets is None:
+        return
+    try:
+        verdict = await budgets.admit(context.client_id)
+    except Exception as exc:  # Redis or the database away: refuse, as the limiter does
+        raise errors.limiter_unavailable() from exc
+    if verdict is None:
+        return
+    if not verdict.allowed:
+        raise errors.budget_exceeded(verdict.message(), verdict.headers(), verdict.retry_after)
+    add_headers(request.scope, verdict.headers())

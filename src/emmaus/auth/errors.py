@@ -41,7 +41,17 @@ def forbidden() -> AuthError:
 
 
 def rate_limited(decision: RateLimitDecision) -> AuthError:
+    from emmaus.observability import metrics  # here: `emmaus clients` never loads Prometheus
+
+    metrics.rate_limited(decision.exceeded or "requests")
     return AuthError(429, "too_many_requests", "Rate limit exceeded", decision.headers())
+
+
+def budget_exceeded(message: str, headers: dict[str, str], retry_after: int) -> AuthError:
+    from emmaus.observability import metrics
+
+    metrics.rate_limited("budget")
+    return AuthError(429, "budget_exceeded", message, {**headers, "Retry-After": str(retry_after)})
 
 
 def limiter_unavailable() -> AuthError:

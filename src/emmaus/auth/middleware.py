@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 SCOPE_KEY = "emmaus.ratelimit"
 USAGE_KEY = "emmaus.usage"
+HEADERS_KEY = "emmaus.headers"  # more headers for the response (the budgets')
 
 
 @dataclass(slots=True)
@@ -48,6 +49,13 @@ def usage_of(scope: Scope) -> TokenUsage | None:
     return usage if isinstance(usage, TokenUsage) else None
 
 
+def add_headers(scope: Scope, headers: dict[str, str]) -> None:
+    """Headers the response will carry, whatever route or error answers it."""
+    extra = scope.get(HEADERS_KEY)
+    if isinstance(extra, dict):
+        extra.update(headers)
+
+
 def attach_decision(scope: Scope, decision: RateLimitDecision) -> None:
     """Called by the auth dependency once the request has been counted."""
     holder = scope.get(SCOPE_KEY)
@@ -67,13 +75,16 @@ class RateLimitHeaders:
         scope[SCOPE_KEY] = holder  # a shared object: survives Starlette's scope copies
         usage = TokenUsage()
         scope[USAGE_KEY] = usage
+        more: dict[str, str] = {}
+        scope[HEADERS_KEY] = more
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and holder:
+            if message["type"] == "http.response.start" and (holder or more):
                 present = {name.lower() for name, _ in message.get("headers", [])}
+                wanted = {**holder[0].headers(), **more} if holder else more
                 extra = [
                     (name.lower().encode(), value.encode())
-                    for name, value in holder[0].headers().items()
+                    for name, value in wanted.items()
                     if name.lower().encode() not in present
                 ]
                 message["headers"] = [*message.get("headers", []), *extra]

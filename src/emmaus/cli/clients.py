@@ -141,3 +141,45 @@ def routing_preference(
         raise typer.BadParameter("quality, balanced, cost or default")
     run(lambda repo: repo.set_routing_preference(client_id, value))
     console.print(f"{client_id}: routing preference {value or 'balanced (default)'}")
+
+
+@app.command("budget")
+def budget(
+    client_id: ClientId,
+    tokens: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--tokens", min=0, help="Tokens (prompt + completion) per calendar month"),
+    ] = None,
+    cost: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option("--cost", min=0, help="USD per calendar month, at the catalog's prices"),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the client's budgets")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show or set a client's monthly budgets (UTC months; past one, model calls get a 429)."""
+    from emmaus.usage.budgets import Budget, get_budget, set_budget
+
+    if clear and (tokens is not None or cost is not None):
+        raise typer.BadParameter("--clear takes no --tokens or --cost")
+
+    async def work(repo: ClientRepository) -> Budget:
+        if await repo.get(client_id) is None:
+            raise ClientNotFound(client_id)
+        if clear or tokens is not None or cost is not None:
+            current = Budget() if clear else await get_budget(repo.db, client_id)
+            wanted = Budget(
+                tokens if tokens is not None else current.tokens,
+                cost if cost is not None else current.cost_usd,
+            )
+            await set_budget(repo.db, client_id, wanted)
+        return await get_budget(repo.db, client_id)
+
+    result = run(work)
+    if as_json:
+        typer.echo(json.dumps({"client_id": client_id, "monthly_tokens": result.tokens,
+                               "monthly_cost_usd": result.cost_usd}))  # fmt: skip
+        return
+    shown_tokens = f"{result.tokens:,}" if result.tokens is not None else "none"
+    shown_cost = f"${result.cost_usd:,.2f}" if result.cost_usd is not None else "none"
+    console.print(f"{client_id}: monthly tokens {shown_tokens}, monthly cost {shown_cost}")

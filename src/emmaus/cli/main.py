@@ -17,6 +17,7 @@ from emmaus.cli.db import app as db_app
 from emmaus.cli.ingest import app as ingest_app
 from emmaus.cli.router import app as router_app
 from emmaus.cli.router import show_route
+from emmaus.cli.usage import usage
 from emmaus.config import Settings, get_settings
 from emmaus.engine.safety.policy import SafetyPolicyError, load_policy
 
@@ -26,6 +27,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(router_app, name="router")
+app.command("usage")(usage)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -67,9 +69,29 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Log every request")] = True,
 ) -> None:
     """Start the HTTP server."""
-    import uvicorn
+    from emmaus.observability import multiprocess
 
     settings = get_settings()
+    # Workers share one metrics directory, set up before anything here or in a worker records
+    # a metric and removed when we stop; a separate metrics address is served from this
+    # process, which sees every worker's files.
+    apart = settings.metrics_listen if settings.metrics else None
+    with multiprocess.shared_directory(settings.metrics and (workers > 1 or bool(apart))):
+        _serve(settings, host, port, workers, access_log, apart)
+
+
+def _serve(
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    workers: int,
+    access_log: bool,
+    apart: str | None,
+) -> None:
+    import uvicorn
+
+    from emmaus.observability.logs import log_config
+
     host = host or settings.host
     port = port or settings.port
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +106,14 @@ def serve(
         err_console.print(f"[red]safety policy error:[/red] {exc}")
         raise typer.Exit(2) from exc
     _print_first_client(settings, host, port)
+    if apart:
+        from emmaus.observability.exposition import serve_apart
+
+        try:
+            serve_apart(apart)
+        except (ValueError, OSError) as exc:
+            err_console.print(f"[red]metrics address:[/red] {exc}")
+            raise typer.Exit(2) from exc
     console.print(f"Emmaus listening on [bold]http://{host}:{port}[/bold]  (docs: /docs)")
     uvicorn.run(
         "emmaus.api.app:create_app",
@@ -92,6 +122,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=log_config(settings),
         loop="uvloop",
         access_log=access_log,
         **server_options(settings),

@@ -14,6 +14,7 @@ from emmaus.engine.router import Router, RoutingDecision, RoutingRequest
 from emmaus.engine.traditions import apply_tradition
 from emmaus.engine.types import Completion, GenerationParams, Message, StreamDelta
 from emmaus.errors import ProviderError, ProviderStreamBroken
+from emmaus.services.metering import CallMeter, Meter
 from emmaus.services.safeguard import Safeguard, SafetyOutcome, Screening
 
 log = logging.getLogger(__name__)
@@ -56,10 +57,12 @@ class CompletionService:
         router: Router,
         providers: Mapping[str, Provider],
         safeguard: Safeguard | None = None,
+        meter: Meter | None = None,
     ) -> None:
         self.router = router
         self.providers = providers
         self.safeguard = safeguard or Safeguard(None)
+        self.meter = meter or Meter()  # metrics and the usage ledger, for every call
 
     def decide(self, request: CompletionRequest) -> RoutingDecision:
         routing = request.routing
@@ -90,26 +93,32 @@ class CompletionService:
         """The whole answer. `safety`: the request's verdict when the caller judged it already."""
         decision = decision or self.decide(request)
         safety = safety or self.judge(request)
-        if safety.answered_by_layer:
-            answer = self.safeguard.layer_answer(safety, request.client_id, request.tradition)
-            return Served(decision, decision.model, safety=safety), answer
-        prompt = self._prompt(request)
-        last_error: ProviderError | None = None
-        for attempt, model in enumerate(decision.chain):
-            provider = self.providers[model.provider]
-            try:
-                result = await provider.complete(model, prompt, self._prepare(request, model))
-            except ProviderError as exc:
-                if not exc.retryable or attempt == len(decision.chain) - 1:
-                    raise
-                log.warning("model %s failed (%s); falling back", model.id, exc.name)
-                last_error = exc
-                continue
-            screened = self.safeguard.screen_completion(
-                result, safety, request.client_id, on=request.screening != "off"
-            )
-            return Served(decision, model, attempt, safety), screened
-        raise last_error or ProviderError("no model could answer")
+        with self._meter(request, decision, streamed=False) as call:
+            if safety.answered_by_layer:
+                answer = self.safeguard.layer_answer(safety, request.client_id, request.tradition)
+                call.finish(decision.model, answer.usage, "safety")
+                return Served(decision, decision.model, safety=safety), answer
+            prompt = self._prompt(request)
+            last_error: ProviderError | None = None
+            for attempt, model in enumerate(decision.chain):
+                provider = self.providers[model.provider]
+                params = self._prepare(request, model)
+                try:
+                    result = await call.timed(provider.complete(model, prompt, params))
+                except ProviderError as exc:
+                    call.failed(model, exc)
+                    if not exc.retryable or attempt == len(decision.chain) - 1:
+                        raise
+                    log.warning("model %s failed (%s); falling back", model.id, exc.name)
+                    call.fell_back(model)
+                    last_error = exc
+                    continue
+                screened = self.safeguard.screen_completion(
+                    result, safety, request.client_id, on=request.screening != "off"
+                )
+                call.finish(model, result.usage)
+                return Served(decision, model, attempt, safety), screened
+            raise last_error or ProviderError("no model could answer")
 
     async def stream(
         self,
@@ -121,29 +130,40 @@ class CompletionService:
         every model fails, raise here, so the caller can still answer with an HTTP error."""
         decision = decision or self.decide(request)
         safety = safety or self.judge(request)
-        if safety.answered_by_layer:
-            answer = self.safeguard.layer_answer(safety, request.client_id, request.tradition)
-            return Served(decision, decision.model, safety=safety), _answered(answer)
-        prompt = self._prompt(request)
-        for attempt, model in enumerate(decision.chain):
-            provider = self.providers[model.provider]
-            deltas = aiter(provider.stream(model, prompt, self._prepare(request, model)))
-            try:
-                first = await anext(deltas)
-            except StopAsyncIteration:
-                error: ProviderError = ProviderStreamBroken(f"{model.id} sent an empty stream")
-            except ProviderError as exc:
-                error = exc
-            else:
-                stream = _prepend(first, deltas)
-                if self.safeguard.layer is not None and request.screening != "off":
-                    stream = self.safeguard.screen_stream(stream, safety, request.client_id)
-                return Served(decision, model, attempt, safety), stream
-            await _close(deltas)
-            if not error.retryable or attempt == len(decision.chain) - 1:
-                raise error
-            log.warning("model %s failed before streaming (%s); falling back", model.id, error.name)
-        raise ProviderError("no model could answer")
+        with self._meter(request, decision, streamed=True) as call:
+            if safety.answered_by_layer:
+                answer = self.safeguard.layer_answer(safety, request.client_id, request.tradition)
+                stream = call.watch(_answered(answer), decision.model, "safety")
+                return Served(decision, decision.model, safety=safety), stream
+            prompt = self._prompt(request)
+            for attempt, model in enumerate(decision.chain):
+                provider = self.providers[model.provider]
+                deltas = aiter(provider.stream(model, prompt, self._prepare(request, model)))
+                try:
+                    first = await call.timed(anext(deltas))
+                except StopAsyncIteration:
+                    error: ProviderError = ProviderStreamBroken(f"{model.id} sent an empty stream")
+                except ProviderError as exc:
+                    error = exc
+                else:
+                    stream = _prepend(first, deltas, call)
+                    if self.safeguard.layer is not None and request.screening != "off":
+                        stream = self.safeguard.screen_stream(stream, safety, request.client_id)
+                    return Served(decision, model, attempt, safety), call.watch(stream, model)
+                call.failed(model, error)
+                await _close(deltas)
+                if not error.retryable or attempt == len(decision.chain) - 1:
+                    raise error
+                log.warning(
+                    "model %s failed before streaming (%s); falling back", model.id, error.name
+                )
+                call.fell_back(model)
+            raise ProviderError("no model could answer")
+
+    def _meter(
+        self, request: CompletionRequest, decision: RoutingDecision, *, streamed: bool
+    ) -> CallMeter:
+        return self.meter.start(request.client_id, request.messages, decision, streamed=streamed)
 
 
 def prompt_tokens(request: CompletionRequest) -> int:
@@ -158,11 +178,19 @@ async def _answered(answer: Completion) -> AsyncIterator[StreamDelta]:
 
 
 async def _prepend(
-    first: StreamDelta, rest: AsyncIterator[StreamDelta]
+    first: StreamDelta, rest: AsyncIterator[StreamDelta], call: CallMeter
 ) -> AsyncIterator[StreamDelta]:
+    """`first`, then the rest, each wait on the provider timed as upstream time."""
     try:
         yield first
-        async for delta in rest:
+        while True:
+            call.enter()
+            try:
+                delta = await anext(rest)
+            except StopAsyncIteration:
+                break
+            finally:
+                call.leave()
             yield delta
     finally:
         await _close(rest)

@@ -23,6 +23,7 @@ from emmaus.engine.safety.messages import (
 from emmaus.engine.safety.verdict import Verdict
 from emmaus.engine.types import Completion, Message, StreamDelta, ToolCallDelta, Usage
 from emmaus.errors import EmmausError
+from emmaus.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,7 @@ class Safeguard:
     def _record(self, stage: str, verdict: Verdict, client_id: str | None) -> None:
         for category in verdict.categories:
             self.counts[(stage, verdict.action, category)] += 1
+            metrics.safety_action(stage, verdict.action, category)
         # Ids and categories only: message text never reaches the log at the default level.
         log.info(
             "safety %s verdict %s %s (severity %s) for client %s",

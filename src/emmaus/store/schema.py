@@ -31,6 +31,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "emmaus.store.schema",
     "emmaus.conversations.schema",
     "emmaus.grounding.schema",
+    "emmaus.usage.schema",
 )
 
 

@@ -19,6 +19,7 @@ from emmaus.auth.dependencies import auth_runtime
 from emmaus.auth.ratelimit import RateLimitDecision, RateLimiterUnavailable
 from emmaus.auth.runtime import TOKEN_ENDPOINT_FAILURES, TOKEN_ENDPOINT_IP, AuthRuntime
 from emmaus.auth.secrets import MAX_CLIENT_ID_LENGTH
+from emmaus.observability import metrics
 
 router = APIRouter(tags=["auth"])
 
@@ -40,6 +41,7 @@ def _oauth_error(exc: _OAuthError) -> Response:
 
 
 def _too_many(decision: RateLimitDecision) -> Response:
+    metrics.rate_limited("token_endpoint")
     headers = {**_NO_STORE, **decision.headers()}
     body = {"error": "Rate limit exceeded", "code": "too_many_requests"}
     return JSONResponse(body, 429, headers=headers)

@@ -51,6 +51,7 @@ from emmaus.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
+from emmaus.observability import metrics
 
 if TYPE_CHECKING:
     from emmaus.catalog import ModelSpec
@@ -132,6 +133,7 @@ class OpenAIProvider:
                 if attempt >= retries:
                     raise ProviderUnavailable(f"{spec.id}: upstream unreachable: {exc!r}") from exc
                 error = None
+            metrics.retried(spec.id)
             await asyncio.sleep(self._delay(attempt, error.retry_after if error else None))
             attempt += 1
 

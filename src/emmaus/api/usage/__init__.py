@@ -1,0 +1,1 @@
+"""`GET /platform/v2/usage`: the usage ledger's totals."""
