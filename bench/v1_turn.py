@@ -1,5 +1,7 @@
-"""The v1 turn's added latency over the upstream alone, at history lengths 10, 1,000 and 10,000
-messages, on SQLite and PostgreSQL, in one run.
+"""A stored turn's added latency over the upstream alone, for a v1 message (`POST /ai/v1/message`)
+and a Responses turn appended to the same chat as a conversation (`POST /ai/v1/responses` with
+`conversation`, `truncation: "auto"`), at history lengths 10, 1,000 and 10,000 messages, on
+SQLite and PostgreSQL, in one run.
 
 Chats are seeded directly through the ConversationManager; turns are then sent one at a time to
 `POST /ai/v1/message` of a real `emmaus serve` process (suggestions off: this measures the store
@@ -12,7 +14,7 @@ Added latency = Emmaus minus direct. Two model windows:
 - `realistic`: a 4,096-token window; long chats carry a summary row and ~40-100 verbatim turns
   (the steady state of summarisation), short ones all their turns.
 
-Run: `python -m bench.v1_turn [--turns N] [--postgres URL]`.
+Run: `python -m bench.v1_turn [--turns N] [--postgres URL] [--surfaces v1,responses]`.
 """
 
 from __future__ import annotations
@@ -174,8 +176,21 @@ async def timed_post(client: aiohttp.ClientSession, url: str, body: bytes, heade
     return (time.perf_counter() - started) * 1000
 
 
+SURFACES = ("v1", "responses")
+
+
+def turn_request(surface: str, chat_id: str) -> tuple[str, bytes]:
+    """The path and body of one stored turn on `surface`, appended to `chat_id`."""
+    if surface == "v1":
+        body = {"query": QUESTION, "chat_id": chat_id, "enable_suggestions": 0}
+        return "/ai/v1/message", orjson.dumps(body)
+    body = {"model": "bench-model", "input": QUESTION, "conversation": chat_id}
+    return "/ai/v1/responses", orjson.dumps({**body, "truncation": "auto"})
+
+
 @dataclass
 class Row:
+    surface: str
     config: str
     backend: str
     length: int
@@ -189,19 +204,38 @@ class Row:
 
 
 async def measure(
-    server: Server, upstream: UpstreamHandle, backend: str, config: Config, turns: int
+    server: Server,
+    upstream: UpstreamHandle,
+    backend: str,
+    config: Config,
+    turns: int,
+    surfaces: tuple[str, ...] = SURFACES,
+) -> list[Row]:
+    rows = []
+    for surface in surfaces:
+        rows += await measure_surface(server, upstream, backend, config, turns, surface)
+    return rows
+
+
+async def measure_surface(
+    server: Server,
+    upstream: UpstreamHandle,
+    backend: str,
+    config: Config,
+    turns: int,
+    surface: str,
 ) -> list[Row]:
     """Turns go to the history lengths in turn (10, 1,000, 10,000, 10, ...) so that warm-up
     and drift of the machine weigh on every length alike."""
     chats = await seed(server, config)
-    url = f"{server.base_url}/ai/v1/message"
+    path, _ = turn_request(surface, "")
+    url = f"{server.base_url}{path}"
     headers = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"}
     direct_url = f"{upstream.base_url}/chat/completions"
     plain = {"Content-Type": "application/json"}
 
     def body(length: int, n: int) -> bytes:
-        chat_id = chats[length][n % len(chats[length])]
-        return orjson.dumps({"query": QUESTION, "chat_id": chat_id, "enable_suggestions": 0})
+        return turn_request(surface, chats[length][n % len(chats[length])])[1]
 
     emmaus_ms: dict[int, list[float]] = {length: [] for length in LENGTHS}
     direct_ms: dict[int, list[float]] = {length: [] for length in LENGTHS}
@@ -226,6 +260,7 @@ async def measure(
                 )
     return [
         Row(
+            surface,
             config.name,
             backend,
             length,
@@ -274,7 +309,7 @@ def sqlite_database() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(turns: int, postgres: str | None) -> list[Row]:
+def run(turns: int, postgres: str | None, surfaces: tuple[str, ...] = SURFACES) -> list[Row]:
     rows: list[Row] = []
     databases: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = [
         ("sqlite", sqlite_database)
@@ -287,23 +322,26 @@ def run(turns: int, postgres: str | None) -> list[Row]:
                 with database() as url:
                     asyncio.run(migrate(url))
                     with emmaus_server(url, upstream, config) as server:
-                        rows += asyncio.run(measure(server, upstream, backend, config, turns))
+                        rows += asyncio.run(
+                            measure(server, upstream, backend, config, turns, surfaces)
+                        )
     return rows
 
 
 def report(rows: list[Row]) -> None:
-    table = Table(title="v1 turn: Emmaus vs the same upstream called directly (one run)")
+    table = Table(title="Stored turns: Emmaus vs the same upstream called directly (one run)")
     for column in (
-        "window", "database", "history", "context msgs", "direct p50", "emmaus p50", "added p50",
-        "emmaus p90", "added vs 10",
+        "surface", "window", "database", "history", "context msgs", "direct p50",
+        "emmaus p50", "added p50", "emmaus p90", "added vs 10",
     ):  # fmt: skip
         table.add_column(column, justify="right")
-    base: dict[tuple[str, str], float] = {}
+    base: dict[tuple[str, str, str], float] = {}
     for row in rows:
-        key = (row.config, row.backend)
+        key = (row.surface, row.config, row.backend)
         base.setdefault(key, row.added)
         ordered = sorted(row.emmaus_ms)
         table.add_row(
+            row.surface,
             row.config,
             row.backend,
             f"{row.length:,}",
@@ -327,8 +365,10 @@ def main() -> None:
         ),
         help="admin URL of a PostgreSQL server ('' to skip)",
     )
+    parser.add_argument("--surfaces", default=",".join(SURFACES), help="v1, responses or both")
     args = parser.parse_args()
-    report(run(args.turns, args.postgres or None))
+    surfaces = tuple(s for s in args.surfaces.split(",") if s in SURFACES)
+    report(run(args.turns, args.postgres or None, surfaces))
 
 
 if __name__ == "__main__":

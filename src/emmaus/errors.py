@@ -102,6 +102,26 @@ class MessageNotFound(EmmausError):
     status, code, name = 404, 1102, "MESSAGE_NOT_FOUND"
 
 
+class ResponseNotFound(EmmausError):
+    """No such stored response for this client (another client's is reported the same way)."""
+
+    status, code, name = 404, 1106, "RESPONSE_NOT_FOUND"
+
+
+class ConversationNotFound(EmmausError):
+    status, code, name = 404, 1107, "CONVERSATION_NOT_FOUND"
+
+
+class ItemNotFound(EmmausError):
+    status, code, name = 404, 1108, "ITEM_NOT_FOUND"
+
+
+class ResponseNotRunning(EmmausError):
+    """Only a response still being generated can be cancelled."""
+
+    status, code, name = 409, 1109, "RESPONSE_NOT_RUNNING"
+
+
 class InvalidChatOperation(InvalidRequest):
     code, name = 1103, "INVALID_CHAT_OPERATION"
 
@@ -162,3 +182,9 @@ class ClientDisconnected(EmmausError):
     """The client went away before the reply was finished."""
 
     status, code, name, retryable = 499, 2007, "CLIENT_DISCONNECTED", True
+
+
+class ReplyStopped(EmmausError):
+    """Stopped at the caller's request (`PUT /ai/v1/message?task=stop`); the text so far is kept."""
+
+    status, code, name = 499, 2008, "REPLY_STOPPED"

@@ -30,11 +30,20 @@ from emmaus.engine.routing import TierClassifier
 from emmaus.engine.safety.layer import SafetyLayer
 from emmaus.grounding import Embedder, Library, Retriever
 from emmaus.grounding.limits import ExtractLimits, IngestLimits, LibraryQuota
+from emmaus.observability.gauges import ProcessGauges
 from emmaus.services.chats.service import ChatService
 from emmaus.services.completions import CompletionService
 from emmaus.services.grounded import GroundedService
+from emmaus.services.metering import Meter
+from emmaus.services.process_gauges import gauge_probes
+from emmaus.services.readiness import Readiness
+from emmaus.services.responses.conversations import ConversationService
+from emmaus.services.responses.service import ResponseService
 from emmaus.services.safeguard import Safeguard
+from emmaus.services.stops import Stops
 from emmaus.store import Database, upgrade_database
+from emmaus.usage.budgets import BudgetGuard
+from emmaus.usage.ledger import UsageLedger
 
 
 @dataclass(slots=True)
@@ -54,7 +63,8 @@ class Engine:
         providers = build_providers(settings, catalog)
         model = str(settings.router_model) if settings.router_model else None
         router = Router(catalog, TierClassifier.load(model))
-        completions = CompletionService(router, providers, safety)
+        meter = Meter(metrics=settings.metrics, client_label=settings.metrics_client_label)
+        completions = CompletionService(router, providers, safety, meter)
         return cls(catalog, providers, completions, TokenCounter(providers, catalog))
 
     async def warm_up(self) -> None:
@@ -80,10 +90,22 @@ class System:
     auth: AuthRuntime
     chat: ChatService
     grounded: GroundedService
+    responses: ResponseService  # the Responses API, on the v1 chats' store
+    conversations: ConversationService
+    usage: UsageLedger | None = None  # model calls' usage, written in batches
+    gauges: ProcessGauges | None = None
+    readiness: Readiness | None = None  # what /readyz reports
+    budgets: BudgetGuard | None = None  # monthly budgets, checked when a model call is admitted
 
     @property
     def completions(self) -> CompletionService:
         return self.engine.completions
+
+    @property
+    def stops(self) -> Stops:
+        """Running generations by reply id, stoppable from any instance (v1 stop, and the
+        Responses API's cancel)."""
+        return self.chat.stops
 
     @property
     def catalog(self) -> Catalog:
@@ -120,10 +142,52 @@ class System:
             await engine.warm_up()
         chat = await _start_chat(settings, db, engine, retriever, chat_settings or ChatSettings())
         grounded = GroundedService(engine.completions, retriever)
-        return cls(settings, engine, db, retriever, auth, chat, grounded)
+        responses = ResponseService(
+            chat.manager,
+            engine.completions,
+            engine.counter,
+            settings=chat.settings,
+            tasks=chat.tasks,  # settled before the server stops, like v1 turns
+            stops=getattr(chat, "stops", None),
+        )
+        conversations = ConversationService(chat.manager, responses)
+        system = cls(
+            settings, engine, db, retriever, auth, chat, grounded, responses, conversations
+        )
+        system._start_operations()
+        return system
+
+    def _start_operations(self) -> None:
+        settings = self.settings
+        self.readiness = Readiness(settings, self.db, self.catalog, self.engine.providers)
+        if settings.usage_ledger:
+            self.usage = UsageLedger(
+                self.db,
+                flush_interval=settings.usage_flush_interval,
+                batch_size=settings.usage_batch_size,
+                max_pending=settings.usage_queue_size,
+            )
+            self.usage.start()
+            self.engine.completions.meter.sinks.append(self.usage)
+        self.budgets = BudgetGuard(
+            self.db, settings.redis_url, settings.redis_prefix, settings.client_cache_ttl
+        )
+        self.engine.completions.meter.sinks.append(self.budgets)
+        if settings.metrics:
+            self.gauges = ProcessGauges(gauge_probes(self.db, self.engine.providers, self.usage))
+            self.gauges.start()
 
     async def aclose(self) -> None:
         await self.chat.aclose()  # lets running turns store their replies
+        if self.usage is not None:
+            await self.usage.aclose()  # after the turns: their calls' rows are written too
+        if self.gauges is not None:
+            await self.gauges.aclose()
+        if self.readiness is not None:
+            await self.readiness.aclose()
+        if self.budgets is not None:
+            await self.budgets.aclose()
+        await self.chat.stops.aclose()
         if self.chat.leases is not None:
             await self.chat.leases.aclose()
         if self.chat.manager.cache is not None:
@@ -172,6 +236,16 @@ async def _start_chat(
         db, stale_after=chat_settings.stale_after, cache=cache, instance_id=leases.instance_id
     )
     await manager.sweep_stale()  # placeholders from before leases existed
+    # Stops reach the instance running a reply: through Redis when there is one, else by a
+    # flag on its row that the owner polls for (services/stops.py).
+    stops = Stops(
+        leases,
+        redis_url=settings.redis_url,
+        prefix=settings.redis_prefix,
+        poll_interval=chat_settings.stop_poll_interval,
+        fallback_interval=chat_settings.heartbeat_interval,
+    )
+    await stops.start()
     return ChatService(
         manager,
         engine.completions,
@@ -179,4 +253,5 @@ async def _start_chat(
         settings=chat_settings,
         sources=retriever,
         leases=leases,
+        stops=stops,
     )

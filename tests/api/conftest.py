@@ -133,6 +133,16 @@ upstream_model = "drip-100+tokens-200+tag-cancel"
 context_window = 32000
 
 [[models]]
+id = "slow-budget"
+priority = -10  # the token-budget burst: every admitted call still runs when the rest arrive
+family = "open source"
+tier = 3
+provider = "openai"
+base_url = "{base}"
+upstream_model = "slow-3000+tag-budget"
+context_window = 32000
+
+[[models]]
 id = "slow-start"
 priority = -10  # scripted faults: never picked by routing
 family = "open source"

@@ -16,14 +16,19 @@ from emmaus.api.common.errors import UnhandledErrors, install_error_handlers
 from emmaus.api.common.openapi import document_errors
 from emmaus.api.common.text_guard import TextGuard
 from emmaus.api.completions import routes as completions
+from emmaus.api.conversations import routes as conversations
 from emmaus.api.grounded import routes as grounded
 from emmaus.api.library import routes as library
 from emmaus.api.models import routes as models
 from emmaus.api.moderations import routes as moderations
+from emmaus.api.ops import routes as ops
+from emmaus.api.responses import routes as responses
 from emmaus.api.routing import routes as routing
+from emmaus.api.usage import routes as usage
 from emmaus.auth import require_api_access, usage_hook
 from emmaus.catalog import Catalog, load_catalog
 from emmaus.config import Settings, get_settings
+from emmaus.observability.middleware import Observability
 from emmaus.system import System
 
 
@@ -43,6 +48,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         app.state.system = system
         app.state.auth = system.auth  # the auth dependency's own handle (it also runs alone)
         app.state.usage_hook = usage_hook  # tokens per minute, charged after each completion
+        app.state.budgets = system.budgets  # monthly budgets, checked as a model call is admitted
         try:
             yield
         finally:
@@ -67,6 +73,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     api_access = [Depends(require_api_access)]  # every /ai/** route: bearer token + rate limit
 
     app.include_router(models.public_router, prefix="/platform/v2", tags=["catalog"])
+    app.include_router(usage.router, prefix="/platform/v2", tags=["usage"])
     app.include_router(models.router, prefix="/ai/v2", tags=["catalog"], dependencies=api_access)
     app.include_router(
         completions.router, prefix="/ai/v2", tags=["completions"], dependencies=api_access
@@ -80,11 +87,21 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     )
     app.include_router(routing.router, prefix="/ai/v2", tags=["routing"], dependencies=api_access)
     app.include_router(chats.router, prefix="/ai/v1", tags=["chat"], dependencies=api_access)
+    app.include_router(
+        responses.router, prefix="/ai/v1", tags=["responses"], dependencies=api_access
+    )
+    app.include_router(
+        conversations.router, prefix="/ai/v1", tags=["conversations"], dependencies=api_access
+    )
 
     @app.get("/health", tags=["health"], summary="Liveness")
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    app.add_middleware(UnhandledErrors)  # outermost of ours: a 500 keeps the connection usable
+    app.include_router(ops.router, tags=["health"])  # /healthz, /readyz, /metrics
+
+    app.add_middleware(UnhandledErrors)  # a 500 keeps the connection usable
+    # Outermost: a request id on every response, and each request measured once.
+    app.add_middleware(Observability, routes=app.router.routes, record=settings.metrics)
     document_errors(app)  # after every route: the schema lists the errors each one can give
     return app

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from emmaus.conversations.types import Chat, ContextWindow, StoredMessage, Summary
+from emmaus.conversations.types import Chat, ContextWindow, Preloaded, StoredMessage, Summary
 from emmaus.engine.types import Message, ToolCall
 
 if TYPE_CHECKING:
@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 PER_MESSAGE_TOKENS = 4
 FIRST_PAGE = 16
 MAX_PAGE = 256
+
+
+def first_page(budget: int) -> int:
+    """How many rows the first read takes: as many as the budget could hold at ~12 tokens each
+    (one read should usually do)."""
+    return max(FIRST_PAGE, min(MAX_PAGE, budget // 12))
 
 
 @dataclass(slots=True)
@@ -71,6 +77,7 @@ class ContextBuilder:
         system: Sequence[SystemPart] = (),
         before: StoredMessage | None = None,
         question: StoredMessage | None = None,
+        preloaded: Preloaded | None = None,
     ) -> ContextWindow:
         """The context for a reply. `before` is the reply's placeholder (the walk starts at its
         question, which `question` may hand over to save a read); without it the walk starts at
@@ -78,7 +85,7 @@ class ContextBuilder:
         caller subtracts max_tokens and a margin)."""
         used = sum(p.token_count + PER_MESSAGE_TOKENS for p in system)
         reader = _Reader(self, chat, before, question, budget)
-        summaries = {s.last_message_id: s for s in await reader.prime()}
+        summaries = {s.last_message_id: s for s in await reader.prime(preloaded)}
         reserved: Summary | None = None
         if not chat.branched and summaries:
             # On a single branch the newest summary is the one to use: reserve its room first.
@@ -157,12 +164,14 @@ class _Reader:
         self.buffer: list[StoredMessage] = []
         self.read: list[StoredMessage] = []  # what came from the database, for the cache
         self.exhausted = False
-        # One read should usually do: as many rows as the budget could hold at ~12 tokens each.
-        self.page = max(FIRST_PAGE, min(MAX_PAGE, budget // 12))
+        self.page = first_page(budget)
         self.generation: int | None = None
 
-    async def prime(self) -> list[Summary]:
+    async def prime(self, preloaded: Preloaded | None = None) -> list[Summary]:
         """The chat's newest summaries, and the first page of rows into the buffer."""
+        if preloaded is not None:
+            self._took(preloaded.rows)
+            return preloaded.summaries
         if await self._from_cache():
             return await self.manager.latest_summaries(self.chat.id)
         summaries, rows = await self.manager.recent_with_summaries(

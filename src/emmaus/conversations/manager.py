@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from emmaus.conversations.branching import BranchOps
 from emmaus.conversations.cache import ContextCache
 from emmaus.conversations.chats import UNSET, ChatOps
 from emmaus.conversations.ids import MESSAGE, QUERY, new_id
+from emmaus.conversations.items import ItemOps
 from emmaus.conversations.rows import (
     LEAN_COLUMNS,
     branch_walk,
@@ -44,6 +45,7 @@ from emmaus.conversations.schema import (
     IdempotencyRow,
     MessageRow,
 )
+from emmaus.conversations.tree import TreeOps
 from emmaus.conversations.types import (
     Chat,
     NewMessage,
@@ -61,7 +63,7 @@ DEFAULT_STALE_AFTER = 600.0  # seconds before a reply placeholder counts as aban
 _IMPORT_BATCH = 1000
 
 
-class ConversationManager(ChatOps, BranchOps, ArchiveOps):
+class ConversationManager(ChatOps, BranchOps, TreeOps, ArchiveOps, ItemOps):
     def __init__(
         self,
         db: Database,
@@ -180,13 +182,20 @@ class ConversationManager(ChatOps, BranchOps, ArchiveOps):
         now = utcnow()
         values = {k: v for k, v in asdict(update_).items() if v is not None}
         values.update(
-            content=update_.content, status=update_.status, updated_at=now, lease_owner=None
+            content=update_.content,
+            status=update_.status,
+            updated_at=now,
+            lease_owner=None,
+            error=update_.error,
         )
+        # SQL NULL, not JSON null: a stop request flagged on the pending row (`Leases.flag_stop`)
+        # must not outlive a reply that completed anyway.
+        written = {**values, "error": null() if update_.error is None else update_.error}
         async with self.db.session(write=True) as session:
             result = await session.execute(
                 update(MessageRow)
                 .where(MessageRow.id == reply.id, MessageRow.chat_id == reply.chat_id)
-                .values(**values)
+                .values(**written)
             )
             await session.execute(
                 update(ChatRow).where(ChatRow.id == reply.chat_id).values(updated_at=now)

@@ -147,9 +147,13 @@ def chat_row(
     tradition: str | None = None,
     pin: bool = False,
     summary: str | None = None,
+    origin: str | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> ChatRow:
     """A new chat row (not yet added to a session)."""
     return ChatRow(
+        origin=origin,
+        conversation_metadata=metadata,
         id=new_id(CHAT),
         client_id=client_id,
         user_id=user_id_for(client_id),

@@ -1,6 +1,6 @@
 """Tables of the conversation store: chats, messages (one row each), summaries and idempotency
 keys; the instances whose heartbeats lease pending replies. Migrations: `0002_conversations.py`,
-`0004_leases.py` in `emmaus/store/migrations/versions/`."""
+`0004_leases.py`, `0006_conversation_fields.py` in `emmaus/store/migrations/versions/`."""
 
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ class ChatRow(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0, doc="highest seq handed out")
     branched: Mapped[bool] = mapped_column(
         Boolean, default=False, doc="an edit or regeneration happened: walk parent_id links"
+    )
+    origin: Mapped[str | None] = mapped_column(
+        String(16), doc="the API that made it: v1 (or null), conversation, response"
+    )
+    conversation_metadata: Mapped[dict[str, str] | None] = mapped_column(
+        JSONValue, doc="the Conversations API's metadata (up to 16 string pairs)"
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -24,6 +24,13 @@ class Chat:
     branched: bool
     created_at: datetime
     updated_at: datetime
+    origin: str | None = None  # v1 (None), "conversation" or "response": the API that made it
+    conversation_metadata: dict[str, str] | None = None
+
+    @property
+    def is_conversation(self) -> bool:
+        """A chain of responses made without a conversation is no conversation to show."""
+        return self.origin != "response"
 
 
 @dataclass(slots=True)
@@ -165,3 +172,37 @@ class ContextWindow:
     unsummarised_tokens: int = 0  # tokens on the branch since the last summary (as far as seen)
     turns: list[StoredMessage] = field(default_factory=list)  # the stored messages kept
     budget: int = 0
+
+
+@dataclass(slots=True)
+class Siblings:
+    """The alternatives at one point of the tree: messages with the same parent and role (a
+    question and its edits, or a reply and its regenerations), oldest first."""
+
+    message: StoredMessage  # the one asked about
+    messages: list[StoredMessage]  # every sibling, `message` included
+    active_id: str | None  # the sibling on the active branch (None: this fork is off it)
+
+    @property
+    def position(self) -> int:
+        """1-based place of `message` among its siblings."""
+        return next(i for i, m in enumerate(self.messages, 1) if m.id == self.message.id)
+
+
+@dataclass(slots=True)
+class ChatTree:
+    """Every message of a chat, every branch, in seq order, and which are on the active one."""
+
+    chat: Chat
+    messages: list[StoredMessage]
+    active: set[str]
+
+
+@dataclass(slots=True)
+class Preloaded:
+    """The first read of a context, done by the transaction that wrote the turn (one round trip
+    fewer): the chat's newest summaries and `first_page(budget)` rows before the reply, newest
+    first."""
+
+    summaries: list[Summary]
+    rows: list[StoredMessage]

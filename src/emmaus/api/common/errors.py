@@ -47,7 +47,12 @@ def _summary(errors: list[dict[str, object]]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-async def _validation(_: Request, exc: RequestValidationError) -> Response:
+# OpenAI's API answers 400 to any invalid request; its families here do the same (the SDK
+# raises BadRequestError either way, but clients match on the status).
+OPENAI_FAMILIES = ("/ai/v1/responses", "/ai/v1/conversations")
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
     errors = jsonable_encoder(exc.errors(), custom_encoder={ValueError: str})
     for error in errors:
         error.pop("url", None)
@@ -57,7 +62,7 @@ async def _validation(_: Request, exc: RequestValidationError) -> Response:
     # Structurally invalid JSON is a 400 by the contract (§8.2); the rest is a 422.
     malformed = any(e.get("type") == "json_invalid" for e in errors)
     error = InvalidRequest(_summary(errors))
-    if malformed:
+    if malformed or request.url.path.startswith(OPENAI_FAMILIES):
         error.status = 400
     return error_response(error, errors)
 
