@@ -1,15 +1,20 @@
-"""Safety classifier quality on the dev and held-out splits, beside two baselines.
+"""Safety classifier quality on the dev, held-out and blind splits, beside two baselines.
 
-    python -m bench.safety_eval [--data datasets/safety]
+    python -m bench.safety_eval [--data datasets/safety] [--splits dev heldout blind]
 
 For each split: per-category recall / precision / false-positive rate, and crisis-any and
-harmful-any (FPR over benign rows), for the shipped layer (default policy), the model without its
-patterns, a naive keyword list and always-none. Writes `bench/results/safety_eval.json`.
+harmful-any (FPR over benign rows), for the shipped layer (default policy, both stages), its
+first stage alone (n-grams, concepts and patterns: the method before the second stage), the
+first-stage model without its patterns, a naive keyword list and always-none. Then everyday
+traffic: the share of the routing data's held-out conversations (ordinary questions, no crisis)
+that is flagged. Writes `bench/results/safety_eval.json`.
 
-The shipped model is trained on train + dev (thresholds by cross-validation), so its dev numbers
-are in-sample. For an honest dev number the script also trains, in memory, the same recipe on
-train only ("train-only model") and scores dev with it (a few seconds). The held-out split is
-only evaluated here, never used for training or tuning."""
+The shipped models are trained on train + dev (thresholds by cross-validation), so their dev
+numbers are in-sample. For an honest dev number the script also trains, in memory, the same
+recipe on train only ("train-only") and scores dev with it (about half a minute). The held-out
+and blind splits are only evaluated here, never used for training or tuning: held-out was
+written by another author than train and dev; blind was written last, before the second stage
+was built, in other styles (texting, typos, long messages, several turns)."""
 
 from __future__ import annotations
 
@@ -19,8 +24,9 @@ from pathlib import Path
 
 from emmaus.engine.safety import artifact
 from emmaus.engine.safety.classifier import SafetyClassifier
-from emmaus.engine.safety.dataset import read_rows
+from emmaus.engine.safety.dataset import Row, ordinary_rows, read_rows
 from emmaus.engine.safety.evaluation import (
+    Predictor,
     always_none,
     evaluate,
     keyword_baseline,
@@ -29,47 +35,95 @@ from emmaus.engine.safety.evaluation import (
 )
 from emmaus.engine.safety.layer import SafetyLayer
 from emmaus.engine.safety.policy import default_policy
-from emmaus.engine.safety.training import train
+from emmaus.engine.safety.train import train_both, training_rows
 
 RESULTS = Path(__file__).parent / "results" / "safety_eval.json"
+
+
+def _predictor(classifier: SafetyClassifier) -> Predictor:
+    return layer_predictor(SafetyLayer(default_policy(), classifier))
+
+
+def _train_only(data: Path) -> tuple[SafetyClassifier, SafetyClassifier]:
+    """(both stages, first stage) trained on train.jsonl (+ everyday rows) only."""
+    from emmaus.engine.safety import semantic
+
+    model, second = train_both(training_rows(data, splits=("train",)))
+    first = SafetyClassifier(model)
+    if second is None:
+        return first, first
+    return SafetyClassifier(model, second=second, embedder=semantic.shared_embedder()), first
+
+
+def _everyday(rows: list[Row], systems: dict[str, Predictor]) -> dict[str, dict[str, object]]:
+    out: dict[str, dict[str, object]] = {}
+    for name, predict in systems.items():
+        flagged = [row for row in rows if predict(row)]
+        out[name] = {"rows": len(rows), "flagged": len(flagged), "rate": len(flagged) / len(rows)}
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=Path("datasets/safety"))
-    parser.add_argument("--splits", nargs="+", default=["dev", "heldout"])
+    parser.add_argument("--splits", nargs="+", default=["dev", "heldout", "blind"])
     args = parser.parse_args()
     model = artifact.load()
-    systems = {
-        "emmaus": layer_predictor(SafetyLayer(default_policy(), SafetyClassifier(model))),
-        "model only (no patterns)": layer_predictor(
-            SafetyLayer(default_policy(), SafetyClassifier(model, use_patterns=False))
-        ),
+    shipped = SafetyClassifier.load()
+    systems: dict[str, Predictor] = {
+        "emmaus": _predictor(shipped),
+        "first stage only": _predictor(shipped.first_stage()),
+        "model only (no patterns)": _predictor(SafetyClassifier(model, use_patterns=False)),
         "keyword baseline": keyword_baseline,
         "always none": always_none,
     }
     output: dict[str, object] = {
-        "model": {k: model.meta[k] for k in ("trained_on", "thresholds", "cross_validation")}
+        "model": {k: model.meta[k] for k in ("trained_on", "thresholds", "cross_validation")},
+        "second_stage": None
+        if shipped.second is None
+        else {
+            k: shipped.second.meta[k]
+            for k in ("thresholds", "gate", "alpha", "gate_share", "cross_validation")
+        },
     }
-    train_only = SafetyClassifier(train(read_rows(args.data / "train.jsonl")))
     for split in args.splits:
-        rows = read_rows(args.data / f"{split}.jsonl")
+        path = args.data / f"{split}.jsonl"
+        if not path.exists():
+            continue
+        rows = read_rows(path)
         chosen = dict(systems)
         if split == "dev":
+            both, first = _train_only(args.data)
             chosen = {
-                "train-only model": layer_predictor(SafetyLayer(default_policy(), train_only)),
+                "train-only": _predictor(both),
+                "train-only first stage": _predictor(first),
                 **systems,
             }
+        shipped.second_runs = 0
         reports = {name: evaluate(rows, predict) for name, predict in chosen.items()}
+        share = shipped.second_runs / len(rows)
         print(f"\n== {split}: {len(rows)} rows, {sum(not r.labels for r in rows)} benign ==")
+        print(f"(second stage ran on {100 * share:.0f}% of the rows for the shipped layer)")
         print(table(reports))
         output[split] = {
             "rows": len(rows),
+            "second_stage_share": share,
             "systems": {
                 name: {key: counts.to_json() for key, counts in report.items()}
                 for name, report in reports.items()
             },
         }
+    routing = args.data.parent / "routing" / "heldout.jsonl"
+    if routing.exists() and "heldout" in args.splits:  # held-out too: not looked at with dev
+        everyday = ordinary_rows(routing)
+        shipped.second_runs = 0
+        flagged = _everyday(everyday, {k: v for k, v in systems.items() if k != "always none"})
+        share = shipped.second_runs / len(everyday)
+        print(f"\n== everyday traffic: routing held-out, {len(everyday)} conversations ==")
+        print(f"(second stage ran on {100 * share:.0f}% of them)")
+        for name, result in flagged.items():
+            print(f"{name:26} flagged {result['flagged']:>3} ({100 * result['rate']:.1f}%)")
+        output["everyday"] = {"second_stage_share": share, "systems": flagged}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(output, indent=2) + "\n")
     print(f"\nwritten {RESULTS}")

@@ -15,8 +15,12 @@ the training data (the policy's default threshold). How one input is scored:
    `patterns.FLOOR`; patterns that match the context raise it to at least `context_floor` (a
    crisis said two turns ago still stands when the newest turn is "ok" or "thanks").
 
-Texts longer than one hashing chunk are scored per chunk and the maximum taken. Everything is
-numpy and regular expressions: no download, no torch."""
+Between steps 1 and 2, when the first stage is uncertain (its highest calibrated logit is over
+the second stage's gate), the logits are blended with those of the sentence-embedding stage
+(`semantic`); everyday messages far under the gate never pay for an embedding.
+
+Texts longer than one hashing chunk are scored per chunk and the maximum taken. The first stage
+is numpy and regular expressions; the second, onnxruntime on the CPU. No download, no torch."""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emmaus.engine.safety import artifact
+from emmaus.engine.safety import artifact, semantic
 from emmaus.engine.safety.encoding import (
     concept_part,
     context_turns,
@@ -37,7 +41,7 @@ from emmaus.engine.safety.encoding import (
 from emmaus.engine.safety.features import MAX_BYTES
 from emmaus.engine.safety.normalize import normalize
 from emmaus.engine.safety.output_rules import output_floors, refusal_or_support
-from emmaus.engine.safety.patterns import dampened, pattern_floors
+from emmaus.engine.safety.patterns import dampened, first_person, pattern_floors
 from emmaus.engine.safety.verdict import CATEGORIES, CRISIS_CATEGORIES, HARMFUL_CATEGORIES
 
 HEADS: tuple[str, ...] = (*CATEGORIES, "crisis_any", "harmful_any")
@@ -81,9 +85,21 @@ def combine_heads(p: np.ndarray) -> np.ndarray:
 
 
 class SafetyClassifier:
-    def __init__(self, model: artifact.Model, use_patterns: bool = True) -> None:
+    def __init__(
+        self,
+        model: artifact.Model,
+        use_patterns: bool = True,
+        second: semantic.SemanticModel | None = None,
+        embedder: semantic.SentenceCache | None = None,
+    ) -> None:
+        """`second` and `embedder`: the second stage (both, or it is off)."""
         self.model = model
         self.use_patterns = use_patterns  # False: the model alone (for evaluation)
+        if second is not None and second.heads != HEADS:
+            raise ValueError("the second stage's heads do not match the first stage's")
+        self.second = second if embedder is not None else None
+        self.embedder = embedder
+        self.second_runs = 0  # inputs the second stage scored (for the benchmarks)
         self.spec = model.spec
         meta = model.meta
         self.context_weight = float(meta.get("context_weight", 0.5))
@@ -96,11 +112,22 @@ class SafetyClassifier:
         self._turn_cache: dict[str, tuple[np.ndarray, int]] = {}
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> SafetyClassifier:
-        """The shipped model (loaded once per process) or the one at `path`."""
+    def load(
+        cls, path: Path | str | None = None, second: Path | str | None = None
+    ) -> SafetyClassifier:
+        """The shipped models (loaded once per process), or the first stage at `path` with the
+        second stage at `second` (none if not given)."""
         if path is None:
             return _default()
-        return cls(artifact.load(Path(path)))
+        if second is None:
+            return cls(artifact.load(Path(path)))
+        return cls(
+            artifact.load(Path(path)), second=semantic.load(Path(second)), embedder=_embedder()
+        )
+
+    def first_stage(self) -> SafetyClassifier:
+        """The same model with the second stage off (for evaluation)."""
+        return SafetyClassifier(self.model, self.use_patterns)
 
     def _dot(self, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
         if not idx.shape[0]:
@@ -140,10 +167,19 @@ class SafetyClassifier:
         assert best is not None
         return best
 
+    def head_logits(self, normalized: str, turns: tuple[str, ...]) -> np.ndarray:
+        """The first stage's logits, blended with the second stage's when it is uncertain."""
+        z = self.logits(normalized, turns)
+        if self.second is not None and self.embedder is not None and self.second.gated(z):
+            self.second_runs += 1
+            newest = self.embedder.embed(normalized or " ")
+            z = self.second.blend(z, newest, self.embedder.context(turns))
+        return z
+
     def head_scores(self, text: str, context: Sequence[str] = ()) -> np.ndarray:
         """Probabilities of the twelve heads after guard damping (steps 1-2), no patterns."""
         normalized = normalize(text)
-        p = 1.0 / (1.0 + np.exp(-self.logits(normalized, context_turns(context))))
+        p = 1.0 / (1.0 + np.exp(-self.head_logits(normalized, context_turns(context))))
         if self.guard_damp != 1.0 and dampened(normalized) and not pattern_floors(normalized):
             p = np.where(_CRISIS, p * self.guard_damp, p)
         return p
@@ -161,11 +197,19 @@ class SafetyClassifier:
 
     def score(self, text: str, context: Sequence[str] = ()) -> dict[str, float]:
         """Scores of every category for `text`, the newest user message, with `context` (earlier
-        user messages, oldest first; bounded by `encoding.bound_context`)."""
+        user messages, oldest first; bounded by `encoding.bound_context`).
+
+        A request for a self-harm method written in the first person ("how do i hide the marks",
+        "is this enough for me") is also scored as self-harm, at least as high: the person
+        asking may be the one at risk (the data labels such rows with both); not when the text
+        has a framing guard ("my character", "for my essay": `patterns`)."""
         p = combine_heads(self.head_scores(text, context))
         scores = {c: float(v) for c, v in zip(CATEGORIES, p, strict=True)}
         for category, floor in self.floors(text, context).items():
             scores[category] = max(scores[category], floor)
+        normalized = normalize(text)
+        if first_person(normalized) and not dampened(normalized):
+            scores["self_harm"] = max(scores["self_harm"], scores["self_harm_instructions"])
         return {c: round(v, 4) for c, v in scores.items()}
 
     def score_output(self, text: str) -> dict[str, float]:
@@ -190,6 +234,13 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def _embedder() -> semantic.SentenceCache | None:
+    return semantic.shared_embedder()
+
+
 @lru_cache(maxsize=1)
 def _default() -> SafetyClassifier:
-    return SafetyClassifier(artifact.load(artifact.DEFAULT_PATH))
+    first = artifact.load(artifact.DEFAULT_PATH)
+    if not semantic.DEFAULT_PATH.exists():
+        return SafetyClassifier(first)
+    return SafetyClassifier(first, second=semantic.load(), embedder=_embedder())

@@ -150,7 +150,8 @@ CRISIS_RULES: tuple[tuple[str, str, str], ...] = (
         "self_harm",
         "away",
         r"\b(?:giving|gave|given) (?:away )?(?:all )?my (?:things|stuff|belongings|possessions) "
-        r"away\b|\bgiving away my\b",
+        r"away\b|\b(?:giving|gave|given) away (?:all )?(?:of )?my (?:things|stuff|belongings|"
+        r"possessions)\b",
     ),
     (
         "self_harm",

@@ -15,6 +15,7 @@ from pathlib import Path
 from emmaus.engine.safety.classifier import SafetyClassifier
 from emmaus.engine.safety.moderation import ModerationResult, to_moderation
 from emmaus.engine.safety.policy import ClientPolicy, SafetyPolicy, load_policy
+from emmaus.engine.safety.semantic import warm_up_in_background
 from emmaus.engine.safety.stream import StreamScreen
 from emmaus.engine.safety.verdict import CRISIS_CATEGORIES, Verdict, decide
 from emmaus.engine.types import Message
@@ -27,8 +28,12 @@ class SafetyLayer:
 
     @classmethod
     def from_settings(cls, policy_path: str | Path | None = None) -> SafetyLayer:
-        """The built-in policy (or the operator's file laid over it) and the shipped model."""
-        return cls(load_policy(policy_path), SafetyClassifier.load())
+        """The built-in policy (or the operator's file laid over it) and the shipped models;
+        the second stage's embedding model starts loading in the background."""
+        layer = cls(load_policy(policy_path), SafetyClassifier.load())
+        if layer.classifier.second is not None:
+            warm_up_in_background()
+        return layer
 
     def policy_for(self, client_id: str | None) -> ClientPolicy:
         return self.policy.for_client(client_id)

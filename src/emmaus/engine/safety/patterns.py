@@ -171,6 +171,11 @@ def _matches(rule: re.Pattern[str], anchors: frozenset[str], padded: str) -> lis
     return found
 
 
+def first_person(normalized: str) -> bool:
+    """True when the text speaks of the writer (i, im, me, my, ...)."""
+    return _FIRST_PERSON.search(normalized) is not None
+
+
 def rule_anchors() -> list[tuple[str, frozenset[str], re.Pattern[str]]]:
     """The rules with their anchor words (for tests)."""
     return list(_COMPILED)

@@ -8,8 +8,9 @@ their group's labels. Per head, with y the 0/1 labels, the loss minimised (L-BFG
 where s_i = min(pos_weight_cap, negatives / positives) for positive rows and 1 otherwise. Only
 the feature columns seen in training are optimised (the rest stay 0).
 
-Thresholds come from `folds`-fold cross-validation on the same rows: every row is scored by a
-model that did not see it, then, on those out-of-fold scores, (1) each category gets the
+Thresholds come from `folds`-fold cross-validation on the same rows, repeated `repeats` times
+with other fold assignments: every row is scored by a model that did not see it, then, pooling
+the repeats, on those out-of-fold scores, (1) each category gets the
 threshold that maximises its F1 (a pattern match counts as flagged whatever the threshold), and
 (2) each group head gets the lowest threshold that keeps the group's false-positive rate on
 benign rows within `crisis_fpr` / `harmful_fpr` (with the category thresholds and patterns
@@ -45,6 +46,7 @@ class TrainConfig:
     maxiter: int = 200
     nb_alpha: float = 0.0  # > 0: naive-Bayes log-count-ratio feature scaling (NBSVM)
     folds: int = 4
+    repeats: int = 3  # cross-validation repeats (other fold assignments), pooled for tuning
     crisis_fpr: float = 0.04
     harmful_fpr: float = 0.03
     ordinary_fpr: float = 0.01  # everyday requests flagged (of any kind), at most
@@ -60,6 +62,7 @@ class TrainConfig:
             "maxiter": self.maxiter,
             "nb_alpha": self.nb_alpha,
             "folds": self.folds,
+            "repeats": self.repeats,
             "crisis_fpr": self.crisis_fpr,
             "harmful_fpr": self.harmful_fpr,
         }
@@ -144,12 +147,25 @@ def fit(rows: Sequence[Row], config: TrainConfig) -> artifact.Model:
     return artifact.Model(spec, HEADS, weights, bias, meta)
 
 
-def out_of_fold(rows: Sequence[Row], config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+def fold_assignments(n: int, config: TrainConfig) -> np.ndarray:
+    """(repeats, n) fold of each row in each cross-validation repeat: i % folds first, then
+    fixed-seed shuffles of it (the same on every machine)."""
+    base = np.arange(n) % config.folds
+    out = [base]
+    for repeat in range(1, config.repeats):
+        out.append(base[np.random.default_rng(repeat).permutation(n)])
+    return np.array(out)
+
+
+def out_of_fold(
+    rows: Sequence[Row], config: TrainConfig, fold_of: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(head probabilities (rows, 12), pattern flags (rows, 10)), each row scored by a model
-    fitted without it. Fold of row i: i % folds."""
+    fitted without it. Fold of row i: `fold_of[i]` (default i % folds)."""
     p = np.zeros((len(rows), len(HEADS)))
     flags = np.zeros((len(rows), len(CATEGORIES)), dtype=bool)
-    fold_of = np.arange(len(rows)) % config.folds
+    if fold_of is None:
+        fold_of = np.arange(len(rows)) % config.folds
     for fold in range(config.folds):
         held = np.flatnonzero(fold_of == fold)
         model = fit([rows[i] for i in np.flatnonzero(fold_of != fold)], config)
@@ -263,13 +279,40 @@ def cv_summary(
     return summary
 
 
-def train(rows: Sequence[Row], config: TrainConfig | None = None) -> artifact.Model:
-    """Cross-validated thresholds, then the final model on all `rows`."""
+@dataclass(frozen=True, slots=True)
+class OutOfFold:
+    """What cross-validation saw, for the second stage (`semantic_training`): head
+    probabilities, pattern flags, labels and everyday-row marks, for every repeat one after the
+    other (repeats * rows rows), and the fold assignments (repeats, rows)."""
+
+    p: np.ndarray
+    flags: np.ndarray
+    y: np.ndarray
+    ordinary: np.ndarray
+    fold_of: np.ndarray
+
+
+def train_with_folds(
+    rows: Sequence[Row], config: TrainConfig | None = None
+) -> tuple[artifact.Model, OutOfFold]:
+    """Cross-validated thresholds, then the final model on all `rows`; and the out-of-fold
+    scores the thresholds came from. With `repeats` > 1 the thresholds are tuned on the
+    out-of-fold scores of every repeat pooled (steadier than one split's)."""
     config = config or TrainConfig()
-    p, flags = out_of_fold(rows, config)
-    y = labels_matrix(rows)
-    ordinary = np.array([row.id.startswith(ORDINARY) for row in rows], dtype=bool)
+    fold_of = fold_assignments(len(rows), config)
+    parts = [out_of_fold(rows, config, f) for f in fold_of]
+    p = np.concatenate([part[0] for part in parts])
+    flags = np.concatenate([part[1] for part in parts])
+    y = np.tile(labels_matrix(rows), (len(parts), 1))
+    ordinary = np.tile(
+        np.array([row.id.startswith(ORDINARY) for row in rows], dtype=bool), len(parts)
+    )
     thresholds = tune(p, flags, y, config, ordinary)
     model = calibrate(fit(rows, config), thresholds)
     model.meta["cross_validation"] = cv_summary(p, flags, y, thresholds)
-    return model
+    return model, OutOfFold(p, flags, y, ordinary, fold_of)
+
+
+def train(rows: Sequence[Row], config: TrainConfig | None = None) -> artifact.Model:
+    """Cross-validated thresholds, then the final model on all `rows`."""
+    return train_with_folds(rows, config)[0]
