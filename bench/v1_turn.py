@@ -273,7 +273,10 @@ async def measure_surface(
 
 
 @contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
+def postgres_database(admin_url: str, *, async_commit: bool = False) -> Iterator[str]:
+    """A fresh database; with `async_commit`, its commits do not wait for the WAL to reach
+    the disk (`synchronous_commit = off`): what Emmaus itself costs, apart from the disk's
+    fsync, which on some virtual disks is ~2 ms a commit."""
     name = f"emmaus_bench_{uuid.uuid4().hex[:12]}"
     dsn = normalise_url(admin_url).replace("postgresql+asyncpg://", "postgresql://", 1)
 
@@ -285,6 +288,8 @@ def postgres_database(admin_url: str) -> Iterator[str]:
             await conn.close()
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    if async_commit:
+        asyncio.run(admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     base, _, _ = normalise_url(admin_url).rpartition("/")
     try:
         yield f"{base}/{name}"
@@ -309,15 +314,26 @@ def sqlite_database() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(turns: int, postgres: str | None, surfaces: tuple[str, ...] = SURFACES) -> list[Row]:
+def run(
+    turns: int,
+    postgres: str | None,
+    surfaces: tuple[str, ...] = SURFACES,
+    *,
+    sqlite: bool = True,
+    async_commit: bool = False,
+    configs: tuple[Config, ...] = CONFIGS,
+) -> list[Row]:
     rows: list[Row] = []
-    databases: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = [
-        ("sqlite", sqlite_database)
-    ]
+    databases: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = []
+    if sqlite:
+        databases.append(("sqlite", sqlite_database))
     if postgres:
         databases.append(("postgresql", lambda: postgres_database(postgres)))
+    if postgres and async_commit:
+        name = "postgresql (async commit)"
+        databases.append((name, lambda: postgres_database(postgres, async_commit=True)))
     with serve_upstream_process(tokens=32, token_size=5) as upstream:
-        for config in CONFIGS:
+        for config in configs:
             for backend, database in databases:
                 with database() as url:
                     asyncio.run(migrate(url))
@@ -366,9 +382,25 @@ def main() -> None:
         help="admin URL of a PostgreSQL server ('' to skip)",
     )
     parser.add_argument("--surfaces", default=",".join(SURFACES), help="v1, responses or both")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--configs", default=",".join(c.name for c in CONFIGS))
+    parser.add_argument(
+        "--async-commit",
+        action="store_true",
+        help="also PostgreSQL with synchronous_commit = off (the disk's fsync left out)",
+    )
     args = parser.parse_args()
     surfaces = tuple(s for s in args.surfaces.split(",") if s in SURFACES)
-    report(run(args.turns, args.postgres or None, surfaces))
+    wanted = set(args.configs.split(","))
+    rows = run(
+        args.turns,
+        args.postgres or None,
+        surfaces,
+        sqlite=not args.no_sqlite,
+        async_commit=args.async_commit,
+        configs=tuple(c for c in CONFIGS if c.name in wanted),
+    )
+    report(rows)
 
 
 if __name__ == "__main__":

@@ -250,23 +250,27 @@ def test_delete_conversation(client: OpenAI) -> None:
 def test_hand_added_items_read_as_v1_history(client: OpenAI, http: httpx.Client) -> None:
     conversation = client.conversations.create(
         items=[
-            {"type": "message", "role": "user", "content": "a note"},
-            {"type": "message", "role": "assistant", "content": "an answer written by hand"},
-            {"type": "message", "role": "system", "content": "a system note"},
+            {"type": "message", "role": "user", "content": "Who wrote the letter to the Romans?"},
+            {"type": "message", "role": "assistant", "content": "The apostle Paul wrote it."},
+            {"type": "message", "role": "system", "content": "Answer in one sentence."},
         ]
     )
     history = http.get("/ai/v1/chat", params={"chat_id": conversation.id})
     assert history.status_code == 200, history.text
     messages = history.json()["messages"]
     assert [(m["role"], m["message"]) for m in messages] == [
-        ("user", "a note"),
-        ("kallm", "an answer written by hand"),
+        ("user", "Who wrote the letter to the Romans?"),
+        ("kallm", "The apostle Paul wrote it."),
     ]
     # And the v1 chat continues the conversation: its turn sees the hand-written items.
     sent = http.post(
         "/ai/v1/message",
-        json={"query": "and now?", "chat_id": conversation.id, "enable_suggestions": 0},
+        json={
+            "query": "When did he write it?",
+            "chat_id": conversation.id,
+            "enable_suggestions": 0,
+        },
     )
     assert sent.status_code == 200, sent.text
     items = client.conversations.items.list(conversation.id, order="asc").data
-    assert words(items)[-2:] == ["and now?", "and now?"]
+    assert words(items)[-2:] == ["When did he write it?", "When did he write it?"]
