@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 from emmaus.services.chats.tasks import TaskKeeper
 from emmaus.services.chats.turn import OPENED, TurnRun
 from emmaus.services.chats.types import TextDelta, TurnResult
+from emmaus.services.events import next_event, relay
 
 
 class TurnStream:
@@ -91,7 +91,7 @@ async def drive_stream(
     task = tasks.spawn(run.run(queue.put_nowait))
     task.add_done_callback(lambda t: settle_future(future, t))
     try:
-        first = await _next_event(queue, task)
+        first = await next_event(queue, task)
     except BaseException:
         task.cancel()  # the client left before the answer started
         raise
@@ -99,7 +99,9 @@ async def drive_stream(
         raise first
     if isinstance(first, TurnResult):  # stopped before the model's stream opened
         return TurnStream.replayed(first)
-    return TurnStream.of(run, _relay(queue, task))
+    return TurnStream.of(
+        run, relay(queue, task, lambda e: isinstance(e, TurnResult), skip=(OPENED,))
+    )
 
 
 def settle_future(future: asyncio.Future[TurnResult] | None, outcome: object) -> None:
@@ -117,42 +119,6 @@ def settle_future(future: asyncio.Future[TurnResult] | None, outcome: object) ->
     elif isinstance(outcome, BaseException):
         future.set_exception(outcome)
         future.exception()  # retrieved: waiters are optional
-
-
-async def _next_event(queue: asyncio.Queue[object], task: asyncio.Task[Any]) -> object:
-    """The next event, or the task's exception if it ended without sending one."""
-    getter = asyncio.ensure_future(queue.get())
-    try:
-        await asyncio.wait((getter, task), return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:
-        getter.cancel()
-        raise
-    if getter.done():
-        return getter.result()
-    getter.cancel()
-    if not queue.empty():
-        return queue.get_nowait()
-    if task.cancelled():
-        return asyncio.CancelledError()
-    return task.exception() or RuntimeError("the turn ended without an answer")
-
-
-async def _relay(
-    queue: asyncio.Queue[object], task: asyncio.Task[Any]
-) -> AsyncIterator[TextDelta | TurnResult]:
-    try:
-        while True:
-            event = await _next_event(queue, task)
-            if event is OPENED:
-                continue
-            if isinstance(event, BaseException):
-                raise event
-            yield event  # type: ignore[misc]
-            if isinstance(event, TurnResult):
-                return
-    finally:
-        if not task.done():
-            task.cancel()  # the client left: stop the model; the turn stores what it has
 
 
 async def _replayed(result: TurnResult) -> AsyncIterator[TextDelta | TurnResult]:

@@ -22,6 +22,7 @@ from emmaus.errors import EmmausError, ProviderStreamBroken
 from emmaus.services.chats.summaries import Summarizer
 from emmaus.services.chats.tasks import TaskKeeper
 from emmaus.services.completions import CompletionRequest, CompletionService, Served
+from emmaus.services.events import next_event, relay
 from emmaus.services.responses.types import (
     Finished,
     ResponseEvent,
@@ -107,10 +108,10 @@ class ResponseRun:
         events; the last is `Finished`. Closing the iterator early stops the model."""
         queue: asyncio.Queue[object] = asyncio.Queue()
         task = self._spawn(self._produce(queue.put_nowait))
-        first = await _next(queue, task)
+        first = await next_event(queue, task)
         if isinstance(first, BaseException):
             raise first
-        return _relay(queue, task)
+        return relay(queue, task, lambda e: isinstance(e, Finished))
 
     def _spawn(self, work: Any) -> asyncio.Task[ResponseRecord]:
         task = self.service.tasks.spawn(work)
@@ -294,38 +295,3 @@ class _PartialSaver:
         self.writing = self.run.service.tasks.spawn(
             manager.save_partial(self.run.reply, self.run.text)
         )
-
-
-async def _next(queue: asyncio.Queue[object], task: asyncio.Task[Any]) -> object:
-    """The next event, or the task's exception if it ended without sending one."""
-    getter = asyncio.ensure_future(queue.get())
-    try:
-        await asyncio.wait((getter, task), return_when=asyncio.FIRST_COMPLETED)
-    except BaseException:
-        getter.cancel()
-        task.cancel()
-        raise
-    if getter.done():
-        return getter.result()
-    getter.cancel()
-    if not queue.empty():
-        return queue.get_nowait()
-    if task.cancelled():
-        return asyncio.CancelledError()
-    return task.exception() or RuntimeError("the response ended without an answer")
-
-
-async def _relay(
-    queue: asyncio.Queue[object], task: asyncio.Task[Any]
-) -> AsyncIterator[ResponseEvent]:
-    try:
-        while True:
-            event = await _next(queue, task)
-            if isinstance(event, BaseException):
-                raise event
-            yield event  # type: ignore[misc]
-            if isinstance(event, Finished):
-                return
-    finally:
-        if not task.done():
-            task.cancel()  # the client left: stop the model; the run stores what it has
