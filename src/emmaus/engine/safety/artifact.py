@@ -37,16 +37,9 @@ class Model:
     meta: dict[str, Any]
 
 
-def save(model: Model, path: Path) -> None:
-    meta = dict(model.meta)
-    meta.update(format=FORMAT, spec=model.spec.to_json(), categories=list(model.categories))
-    arrays = {
-        "weights": model.weights.astype(np.float16),
-        "bias": model.bias.astype(np.float32),
-        "meta": np.frombuffer(
-            json.dumps(meta, sort_keys=True, separators=(",", ":")).encode(), dtype=np.uint8
-        ),
-    }
+def write_npz(arrays: dict[str, np.ndarray], path: Path) -> None:
+    """An .npz whose bytes depend on the arrays alone (sorted members, a fixed date), so the
+    reproducibility test can compare a retrained model byte for byte."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for name in sorted(arrays):
@@ -60,6 +53,19 @@ def save(model: Model, path: Path) -> None:
             zf.writestr(info, member.getvalue(), compresslevel=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buffer.getvalue())
+
+
+def save(model: Model, path: Path) -> None:
+    meta = dict(model.meta)
+    meta.update(format=FORMAT, spec=model.spec.to_json(), categories=list(model.categories))
+    arrays = {
+        "weights": model.weights.astype(np.float16),
+        "bias": model.bias.astype(np.float32),
+        "meta": np.frombuffer(
+            json.dumps(meta, sort_keys=True, separators=(",", ":")).encode(), dtype=np.uint8
+        ),
+    }
+    write_npz(arrays, path)
 
 
 def load(path: Path = DEFAULT_PATH) -> Model:

@@ -25,24 +25,22 @@ logged once)."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import threading
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from emmaus.engine.safety.artifact import write_npz
 from emmaus.grounding.embedder import Embedder, EmbedderUnavailable, model_files
 
 DEFAULT_PATH = Path(__file__).with_name("semantic.npz")
 FORMAT = 1
 DIM = 384
 MAX_TOKENS = 128  # of the newest message (and of each context turn) the second stage reads
-_EPOCH = (1980, 1, 1, 0, 0, 0)
 _CACHE = 2048
 
 log = logging.getLogger(__name__)
@@ -96,17 +94,7 @@ def save(model: SemanticModel, path: Path) -> None:
             json.dumps(meta, sort_keys=True, separators=(",", ":")).encode(), dtype=np.uint8
         ),
     }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for name in sorted(arrays):
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(arrays[name]))
-            zf.writestr(info, member.getvalue(), compresslevel=9)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue())
+    write_npz(arrays, path)
 
 
 def load(path: Path = DEFAULT_PATH) -> SemanticModel:
