@@ -27,11 +27,6 @@ class Chat:
     origin: str | None = None  # v1 (None), "conversation" or "response": the API that made it
     conversation_metadata: dict[str, str] | None = None
 
-    @property
-    def is_conversation(self) -> bool:
-        """A chain of responses made without a conversation is no conversation to show."""
-        return self.origin != "response"
-
 
 @dataclass(slots=True)
 class StoredMessage:

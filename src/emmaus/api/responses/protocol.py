@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emmaus.api.completions.protocol import MAX_TOOLS, FunctionDef, ModelFamily, _shallow
 from emmaus.engine.router import RoutingRequest
@@ -166,18 +166,6 @@ def check_metadata(value: dict[str, str] | None) -> dict[str, str] | None:
         if len(key) > 64 or len(text) > 512:
             raise ValueError("metadata keys are at most 64 characters, values at most 512")
     return value
-
-
-def parse(model: type[BaseModel], body: Any) -> Any:
-    """`body` validated as `model`, or a 400 that says what is wrong and where."""
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        parts = []
-        for error in exc.errors()[:5]:
-            where = ".".join(str(p) for p in error["loc"])
-            parts.append(f"{where}: {error['msg']}" if where else error["msg"])
-        raise InvalidResponseRequest("; ".join(parts)) from None
 
 
 def _text_of(content: str | list[ContentPart] | None, where: str) -> str:
