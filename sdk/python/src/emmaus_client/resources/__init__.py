@@ -1,0 +1,1 @@
+"""The SDK surfaces, one module per API family."""
