@@ -19,6 +19,7 @@ LAYERS = {
     "api": 5,
     "system": 4,
     "services": 3,
+    "migration": 3,
     "engine": 2,
     "conversations": 2,
     "grounding": 2,

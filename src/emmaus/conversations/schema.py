@@ -1,6 +1,7 @@
 """Tables of the conversation store: chats, messages (one row each), summaries and idempotency
 keys; the instances whose heartbeats lease pending replies. Migrations: `0002_conversations.py`,
-`0004_leases.py`, `0006_conversation_fields.py` in `emmaus/store/migrations/versions/`."""
+`0004_leases.py`, `0006_conversation_fields.py`, `0009_import_sources.py` in
+`emmaus/store/migrations/versions/`."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ class ChatRow(Base):
     __table_args__ = (
         # GET /ai/v1/chats: newest first, per client, keyset pagination on (updated_at, id).
         Index("ix_chats_client_updated", "client_id", "updated_at", "id"),
+        # `emmaus migrate import`: a chat imported once is found again, never stored twice.
+        Index("ix_chats_client_source", "client_id", "source_id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -59,6 +62,9 @@ class ChatRow(Base):
     )
     conversation_metadata: Mapped[dict[str, str] | None] = mapped_column(
         JSONValue, doc="the Conversations API's metadata (up to 16 string pairs)"
+    )
+    source_id: Mapped[str | None] = mapped_column(
+        String(255), doc="imported chats: '<format>:<id in the source>' (emmaus.migration)"
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -109,6 +115,9 @@ class MessageRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(
         String(40), doc="the instance answering a pending reply (see InstanceRow)"
+    )
+    source_id: Mapped[str | None] = mapped_column(
+        String(255), doc="imported messages: the message's id in the source (emmaus.migration)"
     )
 
 

@@ -1,5 +1,6 @@
-"""`emmaus chat export` from a live v1 API, then `emmaus chat import` into another database:
-the chats arrive whole, with their ids, for another client."""
+"""`emmaus migrate export` from a live v1 API, then `emmaus migrate import` into another database:
+the chats arrive whole, with their ids, for another client. The old `emmaus chat export|import`
+names still work, with a notice. (The whole toolkit is tested in `tests/migration/`.)"""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def test_export_then_import_moves_chats_whole(server: V1Server, tmp_path: Path) 
 
     exported = tmp_path / "chats.jsonl"
     done = cli(
-        "chat", "export", *chat_ids, "missing-chat", "--url", server.base_url,
+        "migrate", "export", *chat_ids, "missing-chat", "--url", server.base_url,
         "--client-id", server.client_id, "--client-secret", server.secret, "-o", str(exported),
     )  # fmt: skip
     assert done.returncode == 1 and "missing-chat: HTTP 404" in done.stderr  # the rest is kept
@@ -75,14 +76,15 @@ def test_export_then_import_moves_chats_whole(server: V1Server, tmp_path: Path) 
         "EMMAUS_MODELS": str(server.settings.models),
         "EMMAUS_DATABASE_URL": "",
     }
-    imported = cli("chat", "import", str(exported), "--client", "emc_new_owner", env=env)
+    imported = cli("migrate", "import", str(exported), "--client", "emc_new_owner", env=env)
     assert imported.returncode == 0, imported.stderr
-    again = cli("chat", "import", str(exported), "--client", "emc_new_owner", env=env)
-    assert again.returncode != 0  # the same chats twice: refused
+    again = cli("migrate", "import", str(exported), "--client", "emc_new_owner", env=env)
+    assert again.returncode == 0 and "skipped 2 already imported" in again.stderr  # idempotent
     skipped = cli(
         "chat", "import", str(exported), "--client", "emc_new_owner", "--skip-existing", env=env
     )
     assert skipped.returncode == 0 and "skipped 2" in skipped.stderr
+    assert "`emmaus chat import` is now `emmaus migrate import`" in skipped.stderr  # old name
 
     async def stored() -> list[list[tuple[str, str, str]]]:
         db = Database(f"sqlite:///{target / 'emmaus.db'}")
