@@ -12,6 +12,7 @@ class EmmausError(Exception):
     code: int = 9000
     name: str = "INTERNAL_ERROR"
     retryable: bool = False
+    param: str | None = None  # the request field at fault, when one is (OpenAI's `param`)
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -37,6 +38,7 @@ class RoutingRuleViolation(InvalidRequest):
 
 class ModelNotFound(EmmausError):
     status, code, name = 404, 1003, "MODEL_NOT_FOUND"
+    param = "model"
 
 
 class NoModelAvailable(EmmausError):
@@ -83,10 +85,25 @@ class ContextTooLong(InvalidRequest):
     """No model the routing may pick has a window that holds the request."""
 
     status, code, name = 400, 1007, "CONTEXT_LENGTH_EXCEEDED"
+    param = "messages"
 
 
 class EmptyMessages(InvalidRequest):
     status, code, name = 400, 1006, "EMPTY_MESSAGES"
+    param = "messages"
+
+
+class RequestTooLarge(InvalidRequest):
+    """The body is past `EMMAUS_MAX_REQUEST_BYTES` (or the upload bound), refused unread."""
+
+    status, code, name = 413, 1008, "REQUEST_TOO_LARGE"
+
+
+class UnknownFields(InvalidRequest):
+    """Top-level request fields Emmaus does not know (a typo such as `max_token`), as OpenAI's
+    API refuses them."""
+
+    status, code, name = 400, 1009, "UNKNOWN_FIELDS"
 
 
 # -- conversations ---------------------------------------------------------------------------
@@ -161,6 +178,21 @@ class DocumentTooLarge(InvalidRequest):
     """Past what one upload may cost to read: text, pages, nesting, chunks, CPU or time."""
 
     status, code, name = 413, 1305, "DOCUMENT_TOO_LARGE"
+
+
+class PublisherNameShared(EmmausError):
+    """The name belongs to a shared publisher: a client's own publisher of that name would sit
+    beside it under one name, so uploads into it are refused (docs/library.md)."""
+
+    status, code, name = 409, 1307, "PUBLISHER_NAME_SHARED"
+    param = "publisher"
+
+
+class SharedDocument(EmmausError):
+    """The document belongs to a shared publisher: listed to every client, changed only by the
+    operator (`emmaus ingest`)."""
+
+    status, code, name = 409, 1308, "SHARED_DOCUMENT"
 
 
 class LibraryQuotaExceeded(EmmausError):

@@ -8,7 +8,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials
+from fastapi.openapi.models import OAuthFlows as OAuthFlowsModel
+from fastapi.security import OAuth2
 
 from emmaus.auth import errors
 from emmaus.auth.clients import SCOPE_ADMIN, SCOPE_API
@@ -82,6 +85,26 @@ async def _admit(request: Request, required: frozenset[str]) -> AuthContext:
     return context
 
 
+# The OAuth2 client-credentials scheme the OpenAPI document declares: Swagger UI's "Authorize"
+# exchanges a client id and secret at the token endpoint for a bearer token.
+CLIENT_CREDENTIALS = OAuth2(
+    flows=OAuthFlowsModel(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth2/token",
+            scopes={
+                SCOPE_API: "Every /ai/** route",
+                SCOPE_ADMIN: "Admin routes: /metrics, every client's usage",
+            },
+        )
+    ),
+    scheme_name="oauth2",
+    description="OAuth2 client credentials: exchange a client id and secret (HTTP Basic or "
+    "form fields) at /oauth2/token for a bearer token. `emmaus serve` prints the first "
+    "client's on its first start; `emmaus clients create` makes more.",
+    auto_error=False,
+)
+
+
 @cache
 def require_scope(*scopes: str) -> Callable[[Request], Awaitable[AuthContext]]:
     """A dependency admitting callers whose token carries every scope in `scopes`.
@@ -90,8 +113,11 @@ def require_scope(*scopes: str) -> Callable[[Request], Awaitable[AuthContext]]:
     request even when a router and a route both declare it.
     """
     required = frozenset(scopes)
+    # Only for the OpenAPI document (each route's security requirement); `_admit` reads the
+    # header itself, so the dependency may also be awaited directly with the request alone.
+    documented = Security(CLIENT_CREDENTIALS, scopes=sorted(required))
 
-    async def dependency(request: Request) -> AuthContext:
+    async def dependency(request: Request, _scheme: str | None = documented) -> AuthContext:
         return await _admit(request, required)
 
     dependency.__name__ = f"require_scope_{'_'.join(sorted(required)) or 'any'}".replace("/", "_")

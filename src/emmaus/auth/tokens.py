@@ -29,6 +29,24 @@ MAX_TOKEN_LENGTH = 4096
 _REQUIRED = ["exp", "iat", "iss", "sub", "scope", "jti", "client_id", "token_use"]
 
 
+def _reason(exc: jwt.InvalidTokenError) -> str:
+    """Why a token was refused, in words a caller can act on (never the decoder's own text,
+    which describes base64 padding and JSON segments)."""
+    if isinstance(exc, jwt.InvalidSignatureError):  # a DecodeError too: checked first
+        return "Invalid token: its signature does not match this server's key"
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return "Invalid token: signed with an algorithm this server does not accept"
+    if isinstance(exc, jwt.DecodeError):
+        return "Malformed token: not a JWT; send the access_token that POST /oauth2/token returns"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return "Invalid token: issued by another server"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "Invalid token: not valid yet"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"Invalid token: the {exc.claim!r} claim is missing"
+    return "Invalid token"
+
+
 class TokenError(Exception):
     """The bearer token cannot be trusted; `code` goes into the 401 body."""
 
@@ -168,7 +186,7 @@ class TokenService:
         except jwt.ExpiredSignatureError as exc:
             raise TokenExpired("Token expired") from exc
         except jwt.InvalidTokenError as exc:
-            raise TokenError(f"Invalid token: {exc}") from exc
+            raise TokenError(_reason(exc)) from exc
         client_id, scope = payload["client_id"], payload["scope"]
         if (
             payload["token_use"] != "access"

@@ -17,7 +17,13 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from emmaus.errors import DocumentTooLarge, EmptyDocument, InvalidRequest, LibraryQuotaExceeded
+from emmaus.errors import (
+    DocumentTooLarge,
+    EmptyDocument,
+    InvalidRequest,
+    LibraryQuotaExceeded,
+    PublisherNameShared,
+)
 from emmaus.grounding.chunking import chunk_text
 from emmaus.grounding.embedder import Embedder
 from emmaus.grounding.extract import Extracted, extract
@@ -59,13 +65,17 @@ class Library:
     async def publisher(
         self, name: str, owner: str | None = None, *, create: bool = False
     ) -> Publisher | None:
-        """The publisher `name` of `owner` (None: the shared one), created on request."""
+        """The publisher `name` of `owner` (None: the shared one), created on request. Asked
+        for writing (`create`), a client's publisher may not take a shared publisher's name:
+        `PublisherNameShared` (docs/library.md)."""
         name = name.strip()
         if not name or len(name) > MAX_NAME:
             raise InvalidRequest(f"a publisher name has 1 to {MAX_NAME} characters")
         query = select(PublisherRow).where(
             PublisherRow.scope_key == _scope(owner), PublisherRow.name == name
         )
+        if create and owner is not None:
+            await self._not_shared(name)
         async with self.db.session() as s:
             row = (await s.execute(query)).scalar_one_or_none()
             if row is not None or not create:
@@ -79,9 +89,21 @@ class Library:
             return await self.publisher(name, owner)
         return Publisher.of(row)
 
+    async def _not_shared(self, name: str) -> None:
+        query = select(PublisherRow.id).where(
+            PublisherRow.scope_key == SHARED, PublisherRow.name == name
+        )
+        async with self.db.session() as s:
+            if (await s.execute(query)).first() is not None:
+                raise PublisherNameShared(
+                    f"{name!r} is a shared publisher (readable by every client, managed by the "
+                    "operator); upload into a publisher name of your own"
+                )
+
     async def readable(self, client_id: str | None, names: Sequence[str] | None) -> list[Publisher]:
-        """Publishers `client_id` may read, by name: its own first, else the shared one of that
-        name. `names=None` means every readable publisher. Unknown names are left out."""
+        """Publishers `client_id` may read, by name: its own and the shared ones. A name held by
+        both (a shared publisher created after the client's own) reads both, so neither hides
+        the other. `names=None` means every readable publisher. Unknown names are left out."""
         scopes = [SHARED] if client_id is None else [client_id, SHARED]
         query = select(PublisherRow).where(PublisherRow.scope_key.in_(scopes))
         if names is not None:
@@ -91,11 +113,7 @@ class Library:
             query = query.where(PublisherRow.name.in_(wanted))
         async with self.db.session() as s:
             rows = (await s.execute(query)).scalars().all()
-        chosen: dict[str, PublisherRow] = {}
-        for row in rows:
-            if row.name not in chosen or row.scope_key != SHARED:
-                chosen[row.name] = row
-        return [Publisher.of(r) for r in sorted(chosen.values(), key=lambda r: r.id)]
+        return [Publisher.of(r) for r in sorted(rows, key=lambda r: r.id)]
 
     # Documents
 

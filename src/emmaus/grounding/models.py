@@ -38,9 +38,10 @@ class Document:
     chunk_count: int
     created_at: datetime
     updated_at: datetime
+    shared: bool = False  # in a shared publisher: readable by every client, not theirs to change
 
     @classmethod
-    def of(cls, row: DocumentRow, publisher: str) -> Document:
+    def of(cls, row: DocumentRow, publisher: str, shared: bool = False) -> Document:
         return cls(
             row.id,
             publisher,
@@ -53,12 +54,14 @@ class Document:
             row.chunk_count,
             row.created_at,
             row.updated_at,
+            shared,
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "document_id": self.id,
             "publisher": self.publisher,
+            "shared": self.shared,
             "source": self.source,
             "title": self.title,
             "url": self.url,

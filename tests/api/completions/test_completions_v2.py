@@ -298,7 +298,9 @@ def test_oversized_body_is_413(http: httpx.Client) -> None:
     big = ask("x" * 100_000, auto_routing=True)
     response = http.post(URL, json=big)
     assert response.status_code == 413
-    assert response.json() == {"error": "Request body too large", "code": "request_too_large"}
+    error = response.json()["error"]  # the family's enriched error object
+    assert error["name"] == "REQUEST_TOO_LARGE" and error["type"] == "invalid_request_error"
+    assert "65,536 bytes" in error["message"]
 
 
 def test_oversized_chunked_body_is_413(http: httpx.Client) -> None:

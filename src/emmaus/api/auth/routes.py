@@ -32,9 +32,12 @@ class _OAuthError(Exception):
         self.status, self.error, self.description = status, error, description
 
 
-def _oauth_error(exc: _OAuthError) -> Response:
+def _oauth_error(exc: _OAuthError, request: Request) -> Response:
     headers = dict(_NO_STORE)
-    if exc.status == 401:
+    # A script (Swagger UI's "Authorize" sends X-Requested-With) reads the 401 itself; with a
+    # Basic challenge the browser would stop it and pop up its own login box instead.
+    scripted = request.headers.get("x-requested-with", "").lower() == "xmlhttprequest"
+    if exc.status == 401 and not scripted:
         headers["WWW-Authenticate"] = 'Basic realm="emmaus", charset="UTF-8"'
     body = {"error": exc.error, "error_description": exc.description}
     return JSONResponse(body, exc.status, headers=headers)
@@ -168,7 +171,7 @@ async def token(request: Request) -> Response:
             raise _OAuthError(400, "invalid_scope", "scope exceeds what the client was granted")
         issued = runtime.tokens.issue(client.id, requested)
     except _OAuthError as exc:
-        return _oauth_error(exc)
+        return _oauth_error(exc, request)
     except RateLimiterUnavailable:
         body = {"error": "Rate limiter unavailable", "code": "service_unavailable"}
         return JSONResponse(body, 503, headers={**_NO_STORE, "Retry-After": "1"})

@@ -12,6 +12,10 @@ class ErrorObject(BaseModel):
     name: str
     message: str
     retryable: bool
+    type: str | None = Field(
+        default=None, description="OpenAI's error type: invalid_request_error, not_found_error..."
+    )
+    param: str | None = Field(default=None, description="The request field at fault, if one is")
 
 
 class SafetyOut(BaseModel):

@@ -13,6 +13,7 @@ import re
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from emmaus.api.common.errors import error_body
 from emmaus.api.common.receive_guard import guarded
 from emmaus.errors import InvalidRequest
 
@@ -58,7 +59,7 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
-_BODY = {"error": InvalidRequest(MESSAGE).to_dict(), "detail": MESSAGE}
+_BODY = {"error": error_body(InvalidRequest(MESSAGE)), "detail": MESSAGE}
 
 
 class _BadText(HTTPException):

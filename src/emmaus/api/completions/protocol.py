@@ -57,6 +57,27 @@ class TextPart(_Wire):
     text: str
 
 
+class ImagePart(_Wire):
+    type: Literal["image_url"]
+    image_url: dict[str, Any]
+
+
+class AudioPart(_Wire):
+    type: Literal["input_audio"]
+    input_audio: dict[str, Any]
+
+
+class FilePart(_Wire):
+    type: Literal["file"]
+    file: dict[str, Any]
+
+
+# Parsed so that a request with an image is refused in words ("model X does not support
+# images") by routing, instead of as a schema path; no catalog capability admits them yet.
+ContentPart = Annotated[TextPart | ImagePart | AudioPart | FilePart, Field(discriminator="type")]
+NON_TEXT_NEEDS = {"image_url": "images", "input_audio": "audio", "file": "files"}
+
+
 class FunctionCallIn(_Wire):
     name: str = Field(min_length=1, max_length=256)
     arguments: str = Field(default="{}", max_length=1 << 20)
@@ -70,7 +91,7 @@ class ToolCallIn(_Wire):
 
 class ChatMessageIn(_Wire):
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[TextPart] | None = None
+    content: str | list[ContentPart] | None = None
     name: str | None = Field(default=None, max_length=256)
     tool_calls: list[ToolCallIn] | None = Field(default=None, max_length=MAX_TOOLS)
     tool_call_id: str | None = Field(default=None, max_length=256)
@@ -86,7 +107,7 @@ class ChatMessageIn(_Wire):
     def to_domain(self) -> Message:
         content = self.content
         if isinstance(content, list):
-            content = "".join(part.text for part in content)
+            content = "".join(part.text for part in content if isinstance(part, TextPart))
         calls = None
         if self.tool_calls:
             calls = [ToolCall(c.id, c.function.name, c.function.arguments) for c in self.tool_calls]
@@ -139,7 +160,39 @@ class StreamOptions(_Wire):
     include_usage: bool = False
 
 
+# What OpenAI's SDK may send that Emmaus accepts and does not use; any other unknown top-level
+# field is refused with a 400 that names it (a typo such as `max_token` is never ignored).
+OPENAI_IGNORED = frozenset(
+    {
+        "audio",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "logit_bias",
+        "logprobs",
+        "metadata",
+        "modalities",
+        "moderation",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "prompt_cache_options",
+        "prompt_cache_retention",
+        "reasoning_effort",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "top_logprobs",
+        "user",
+        "verbosity",
+        "web_search_options",
+    }
+)
+
+
 class ChatCompletionRequest(_Wire):
+    model_config = ConfigDict(extra="forbid")
+
     messages: Annotated[list[ChatMessageIn], Field(min_length=1, max_length=MAX_MESSAGES)]
     auto_routing: bool | None = None
     model: str | None = Field(default=None, max_length=256)
@@ -163,6 +216,13 @@ class ChatCompletionRequest(_Wire):
     tools: list[ToolDef] | None = Field(default=None, max_length=MAX_TOOLS)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_ignored(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not OPENAI_IGNORED.isdisjoint(data):
+            return {k: v for k, v in data.items() if k not in OPENAI_IGNORED}
+        return data
 
     @field_validator("stop")
     @classmethod
@@ -195,6 +255,13 @@ class ChatCompletionRequest(_Wire):
             wanted.add("streaming")
         if self.response_format is not None and self.response_format.type != "text":
             wanted.add("json")
+        for message in self.messages or ():
+            if isinstance(message.content, list):
+                wanted.update(
+                    NON_TEXT_NEEDS[part.type]
+                    for part in message.content
+                    if not isinstance(part, TextPart)
+                )
         return frozenset(wanted)
 
     def to_domain(self) -> CompletionRequest:

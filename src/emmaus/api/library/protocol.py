@@ -8,6 +8,9 @@ from pydantic import BaseModel, Field
 class DocumentOut(BaseModel):
     document_id: int
     publisher: str
+    shared: bool = Field(
+        description="In a shared publisher: readable by every client, managed by the operator"
+    )
     source: str
     title: str
     url: str | None
@@ -24,13 +27,22 @@ class IngestOut(BaseModel):
     document: DocumentOut
 
 
+class DocumentCounts(BaseModel):
+    own: int = Field(description="Documents of your own publishers matching the filter")
+    shared: int = Field(description="Documents of shared publishers matching the filter")
+    total: int
+
+
 class DocumentList(BaseModel):
     data: list[DocumentOut]
+    counts: DocumentCounts = Field(description="Over every page, not only this one")
 
 
 class PublisherOut(BaseModel):
     name: str
     shared: bool
+    documents: int
+    chunks: int
 
 
 class PublisherList(BaseModel):

@@ -12,11 +12,14 @@ from fastapi.responses import Response
 
 from emmaus.api.common.errors import json_response
 from emmaus.api.common.model_calls import CLIENT_CLOSED_REQUEST, ClientGone, until_disconnect
+from emmaus.api.common.schemas import error_responses
 from emmaus.api.common.state import system_of
 from emmaus.api.library.protocol import DocumentList, IngestOut, PublisherList
 from emmaus.auth import AuthContext, require_api_access
-from emmaus.errors import DocumentNotFound, InvalidRequest, UnsupportedDocument
+from emmaus.errors import DocumentNotFound, InvalidRequest, SharedDocument, UnsupportedDocument
+from emmaus.grounding import listing
 from emmaus.grounding.extract import KINDS, kind_of, web_link
+from emmaus.grounding.listing import Scope
 
 router = APIRouter()
 MAX_SOURCE_NAME = 255
@@ -34,6 +37,9 @@ def _source_name(upload: UploadFile) -> str:
     response_model=IngestOut,
     status_code=201,
     summary="Upload a text, Markdown, HTML or PDF document into one of your publishers",
+    responses=error_responses(
+        {409: "The publisher name is a shared publisher's, or your library is full"}
+    ),
 )
 async def upload_document(
     request: Request,
@@ -65,20 +71,35 @@ async def upload_document(
     return json_response({"status": result.status, "document": result.document.to_dict()}, status)
 
 
-@router.get("/documents", response_model=DocumentList, summary="List your documents")
+@router.get(
+    "/documents",
+    response_model=DocumentList,
+    summary="List the documents you can retrieve from: yours and the shared publishers'",
+)
 async def list_documents(
     request: Request,
     publisher: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    scope: Annotated[
+        Scope, Query(description="all (default), own (yours only) or shared (shared only)")
+    ] = "all",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     auth: AuthContext = Depends(require_api_access),
 ) -> Response:
     library = system_of(request).retriever.library
-    docs = await library.documents(auth.client_id, publisher, limit=limit, offset=offset)
-    return json_response({"data": [d.to_dict() for d in docs]})
+    page = await listing.list_documents(
+        library.db, auth.client_id, publisher=publisher, scope=scope, limit=limit, offset=offset
+    )
+    counts = {"own": page.own, "shared": page.shared, "total": page.own + page.shared}
+    return json_response({"data": [d.to_dict() for d in page.documents], "counts": counts})
 
 
-@router.delete("/documents/{document_id}", status_code=204, summary="Delete one of your documents")
+@router.delete(
+    "/documents/{document_id}",
+    status_code=204,
+    summary="Delete one of your documents",
+    responses=error_responses({409: "The document belongs to a shared publisher"}),
+)
 async def delete_document(
     request: Request,
     document_id: Annotated[int, Path(ge=-(2**63), le=2**63 - 1)],
@@ -86,6 +107,11 @@ async def delete_document(
 ) -> Response:
     library = system_of(request).retriever.library
     if not await library.delete_document(auth.client_id, document_id):
+        if await listing.is_shared_document(library.db, document_id):
+            raise SharedDocument(
+                f"document {document_id} belongs to a shared publisher; the operator manages "
+                "shared publishers (emmaus ingest)"
+            )
         raise DocumentNotFound(f"no document {document_id}")
     return Response(status_code=204)
 
@@ -99,5 +125,12 @@ async def list_publishers(
     request: Request, auth: AuthContext = Depends(require_api_access)
 ) -> Response:
     library = system_of(request).retriever.library
-    readable = await library.readable(auth.client_id, None)
-    return json_response({"data": [{"name": p.name, "shared": p.shared} for p in readable]})
+    sizes = await listing.publisher_sizes(library.db, auth.client_id)
+    return json_response(
+        {
+            "data": [
+                {"name": p.name, "shared": p.shared, "documents": p.documents, "chunks": p.chunks}
+                for p in sizes
+            ]
+        }
+    )
