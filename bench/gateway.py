@@ -2,15 +2,22 @@
 front of it, the same aiohttp load generator for all three, in one run.
 
 Measures p50/p99 latency (whole response; time to first token when streaming), the latency each
-gateway adds over the direct call, and throughput, at concurrency 1, 32 and 128. Prints the
-Emmaus/LiteLLM ratios, writes `bench/results/gateway.json` and the charts in `docs/img/`.
-Run: `make bench` or `python -m bench.gateway [--requests N] [--no-litellm]`."""
+gateway adds over the direct call, and throughput, at concurrency 1, 32 and 128. The three
+targets run interleaved: each cell is split into rounds, and every round runs each target in a
+new random order, so a slow minute of the machine falls on all of them alike. "Added" latency
+is a difference of percentiles of separate runs (not paired: an added p99 can even come out
+below the added p50); beside it, Emmaus' own account of its time per request, the percentiles
+of what its `emmaus_gateway_overhead_seconds` histogram gained over the cell (whole request
+minus the time waited on the upstream). Prints the Emmaus/LiteLLM ratios, writes
+`bench/results/gateway.json` and the charts in `docs/img/`.
+Run: `make bench` or `python -m bench.gateway [--requests N] [--rounds R] [--no-litellm]`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import platform
+import random
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
@@ -25,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.harness import LITELLM_VERSION, Gateway, Run, drive, serve_emmaus, serve_litellm
+from bench.observability_overhead import overhead_buckets, percentiles
 from emmaus.testing import serve_upstream_process
 
 RESULTS = Path(__file__).parent / "results"
@@ -94,7 +102,8 @@ def streaming_ttft(target: Gateway) -> Call:
 class Cell:
     mode: str
     concurrency: int
-    runs: dict[str, Run]  # by target name: direct, emmaus, litellm
+    runs: dict[str, Run]  # by target name: direct, emmaus, litellm (every round merged)
+    own: dict[str, float]  # Emmaus' overhead histogram over the cell: count, p50, p90, p99 ms
 
     def added(self, name: str, q: float) -> float:
         direct = self.runs["direct"]
@@ -118,6 +127,7 @@ class Cell:
             if name != "direct":
                 out[name]["added_p50_ms"] = round(self.added(name, 50), 3)
                 out[name]["added_p99_ms"] = round(self.added(name, 99), 3)
+        out["emmaus"]["own_overhead_ms"] = {k: round(v, 3) for k, v in self.own.items()}
         if "litellm" in self.runs:
             out["ratios"] = ratios(self)
         return out
@@ -145,11 +155,27 @@ def requests_at(concurrency: int, base: int) -> int:
     return base if concurrency == 1 else base * 4
 
 
-async def measure(base_requests: int, with_litellm: bool) -> list[Cell]:
+def merge(runs: list[Run]) -> Run:
+    """The rounds of one target as one run: every latency, errors, wall time and CPU added."""
+    cpu = [r.cpu_s for r in runs]
+    return Run(
+        [latency for r in runs for latency in r.latencies_ms],
+        sum(r.errors for r in runs),
+        sum(r.wall_s for r in runs),
+        None if None in cpu else sum(c for c in cpu if c is not None),
+    )
+
+
+async def measure(
+    base_requests: int, rounds: int, with_litellm: bool, levels: tuple[int, ...] = CONCURRENCY
+) -> list[Cell]:
     cells: list[Cell] = []
     with ExitStack() as stack:
         upstream = stack.enter_context(serve_upstream_process(tokens=TOKENS, token_size=5))
-        emmaus = stack.enter_context(serve_emmaus(CATALOG.format(base=upstream.base_url)))
+        # /metrics without a token: the bench reads the overhead histogram around each cell.
+        emmaus = stack.enter_context(
+            serve_emmaus(CATALOG.format(base=upstream.base_url), {"EMMAUS_METRICS_AUTH": "none"})
+        )
         targets = [
             Gateway("direct", f"{upstream.base_url}/chat/completions", "fixed", {}),
             Gateway(
@@ -163,43 +189,56 @@ async def measure(base_requests: int, with_litellm: bool) -> list[Cell]:
         if with_litellm:
             targets.append(stack.enter_context(serve_litellm(upstream.base_url)))
         for mode, make in (("non-streaming", non_streaming), ("streaming TTFT", streaming_ttft)):
-            for concurrency in CONCURRENCY:
+            for concurrency in levels:
                 n = requests_at(concurrency, base_requests)
-                runs = {}
-                for target in targets:
-                    # LiteLLM is several times slower: a quarter of the requests still gives
-                    # stable percentiles and keeps the run to minutes.
-                    count = n if target.name != "litellm" or concurrency == 1 else n // 2
-                    runs[target.name] = await drive(
-                        make(target),
-                        concurrency=concurrency,
-                        requests=count,
-                        warmup=50,
-                        pid=target.pid,
-                    )
-                cell = Cell(mode, concurrency, runs)
+                parts: dict[str, list[Run]] = {t.name: [] for t in targets}
+                before = overhead_buckets(emmaus)
+                for round_number in range(rounds):
+                    order = list(targets)
+                    random.shuffle(order)  # a new order each round
+                    for target in order:
+                        # LiteLLM is several times slower: half the requests still gives
+                        # stable percentiles and keeps the run to minutes.
+                        count = n if target.name != "litellm" or concurrency == 1 else n // 2
+                        parts[target.name].append(
+                            await drive(
+                                make(target),
+                                concurrency=concurrency,
+                                requests=max(1, count // rounds),
+                                warmup=50 if round_number == 0 else 10,
+                                pid=target.pid,
+                            )
+                        )
+                own = percentiles(before, overhead_buckets(emmaus))
+                cell = Cell(mode, concurrency, {k: merge(v) for k, v in parts.items()}, own)
                 cells.append(cell)
                 Console().print(f"[dim]{mode} c={concurrency}: {summary(cell)}[/dim]")
     return cells
 
 
 def summary(cell: Cell) -> str:
-    return ", ".join(
-        f"{name} p50 {run.p50:.2f} ms {run.rps:.0f}/s err {run.errors}"
-        for name, run in cell.runs.items()
+    own = f"emmaus own p50 {cell.own.get('p50', float('nan')):.2f} ms"
+    return (
+        own
+        + ", "
+        + ", ".join(
+            f"{name} p50 {run.p50:.2f} ms {run.rps:.0f}/s err {run.errors}"
+            for name, run in cell.runs.items()
+        )
     )
 
 
 def report(cells: list[Cell]) -> None:
     table = Table(title="Added latency over the upstream called directly, and throughput")
-    columns = ["mode", "conc."]
+    columns = ["mode", "conc.", "emmaus own p50", "emmaus own p99"]
     for name in ("emmaus", "litellm"):
-        columns += [f"{name} +p50", f"{name} +p99", f"{name} req/s", f"{name} CPU/req"]
+        columns += [f"{name} +p50", f"{name} +p99*", f"{name} req/s", f"{name} CPU/req"]
     columns += ["direct req/s", "+p50 x lower", "+p99 x lower", "req/s x", "CPU x", "errors"]
     for column in columns:
         table.add_column(column, justify="right")
     for cell in cells:
         row = [cell.mode, str(cell.concurrency)]
+        row += [f"{cell.own.get(q, float('nan')):.2f} ms" for q in ("p50", "p99")]
         for name in ("emmaus", "litellm"):
             if name in cell.runs:
                 cpu = cell.runs[name].cpu_ms_per_request
@@ -225,6 +264,11 @@ def report(cells: list[Cell]) -> None:
         row.append(str(sum(run.errors for run in cell.runs.values())))
         table.add_row(*row)
     Console(width=240).print(table)
+    Console().print(
+        "own: Emmaus' emmaus_gateway_overhead_seconds over the cell (whole request minus the "
+        "upstream wait, as the server measured it). +p50/+p99*: gateway percentile minus direct "
+        "percentile of separate runs, not paired."
+    )
 
 
 def save(cells: list[Cell], path: Path) -> None:
@@ -235,6 +279,9 @@ def save(cells: list[Cell], path: Path) -> None:
         "machine": {"cpus": _cpus(), "python": platform.python_version()},
         "litellm_version": LITELLM_VERSION,
         "tokens_per_answer": TOKENS,
+        "method": "targets interleaved in rounds (a new random order each round); added = "
+        "percentile difference of separate runs (not paired); own_overhead_ms = percentiles "
+        "of Emmaus' emmaus_gateway_overhead_seconds histogram over the cell",
         "cells": [cell.as_dict() for cell in cells],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")
@@ -249,11 +296,16 @@ def _cpus() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=400, help="requests at concurrency 1")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds per cell")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=list(CONCURRENCY), help="levels to run"
+    )
     parser.add_argument("--no-litellm", action="store_true", help="Emmaus vs direct only")
     parser.add_argument("--out", type=Path, default=RESULTS / "gateway.json")
     parser.add_argument("--no-charts", action="store_true")
     args = parser.parse_args()
-    cells = uvloop.run(measure(args.requests, not args.no_litellm))
+    levels = tuple(args.concurrency)
+    cells = uvloop.run(measure(args.requests, args.rounds, not args.no_litellm, levels))
     report(cells)
     save(cells, args.out)
     if not args.no_charts:

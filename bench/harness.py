@@ -213,10 +213,15 @@ general_settings:
 """
 
 
+# The same HTTP stack as `emmaus serve`: uvicorn picks httptools and uvloop when installed, so
+# LiteLLM's proxy (uvicorn too) gets them in its venv; `serve_litellm` checks they are there.
+SAME_STACK = ("httptools>=0.6", "uvloop>=0.19")
+
+
 def ensure_litellm() -> Path:
     """The `litellm` proxy executable, installing the pinned version into its venv if absent."""
     executable = LITELLM_VENV / "bin" / "litellm"
-    marker = LITELLM_VENV / f".litellm-{LITELLM_VERSION}"
+    marker = LITELLM_VENV / f".litellm-{LITELLM_VERSION}-httptools"
     if not marker.exists():
         if not (LITELLM_VENV / "bin" / "python").exists():
             subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
@@ -226,6 +231,7 @@ def ensure_litellm() -> Path:
                 "install",
                 "--quiet",
                 f"litellm[proxy]=={LITELLM_VERSION}",
+                *SAME_STACK,
             ],
             check=True,
         )
@@ -249,6 +255,10 @@ def serve_litellm(upstream_base: str, upstream_model: str = "fixed") -> Iterator
     """The LiteLLM proxy (one worker, logging off) with `bench-model` pointing at the upstream
     as an OpenAI-compatible model; authenticated with a master key, as Emmaus is with tokens."""
     executable = ensure_litellm()
+    # uvicorn (LiteLLM runs it with uvloop) takes httptools when it can import it: make sure.
+    subprocess.run(
+        [str(LITELLM_VENV / "bin" / "python"), "-c", "import httptools, uvloop"], check=True
+    )
     workdir = Path(tempfile.mkdtemp(prefix="litellm-bench-"))
     config = workdir / "config.yaml"
     config.write_text(

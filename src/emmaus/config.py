@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     keep_alive_timeout: float = Field(
         default=5.0, gt=0, description="Seconds an idle keep-alive connection stays open"
     )
+    shutdown_timeout: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM, seconds running requests and streams get to finish before "
+        "they are cut (their v1 replies settled as partial)",
+    )
     max_connections: int = Field(
         default=2048, ge=0, description="Connections and requests at once; more get a 503"
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select, text
 
 from emmaus.config import Settings
 from emmaus.store import ClientRow, Database, database_url_for, normalise_url, utcnow
+from emmaus.store import database as database_module
 
 
 @pytest.mark.parametrize(
@@ -98,3 +100,26 @@ async def test_write_sessions_serialise_read_then_write(database: Database) -> N
     async with database.session() as s:
         ids = set((await s.scalars(select(ClientRow.id))).all())
     assert ids == {f"c{i}" for i in range(8)}
+
+
+async def test_a_pooled_connection_closed_by_the_server_is_replaced(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ping on a busy connection, but one idle past `PING_AFTER_IDLE_S` is pinged first: a
+    connection the server closed meanwhile (a restart, a failover) is replaced, not handed out."""
+    monkeypatch.setattr(database_module, "PING_AFTER_IDLE_S", 0.05)
+    db = Database(postgres_url, pool_size=1)
+    try:
+        async with db.session() as s:
+            first = (await s.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.1)
+        async with db.session() as s:
+            second = (await s.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert second != first
+    finally:
+        await db.aclose()

@@ -1,6 +1,7 @@
 """The outermost ASGI middleware: a request id on every response (errors, 413s, 429s and streams
 included) and in every log line of the request, and the request-level metrics (count, duration,
-the gateway's overhead, requests and streams in flight), measured once here for every route."""
+the gateway's overhead, requests and streams in flight), measured once here for every route;
+and, when OpenTelemetry is configured, the request's SERVER span (`tracing`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from emmaus.observability import metrics
+from emmaus.observability import metrics, tracing
 from emmaus.observability.request_ids import (
     HEADER,
     RequestContext,
@@ -32,6 +33,7 @@ class Observability:
         self.app = app
         self.templates = RouteTemplates(routes).of
         self.record = record
+        tracing.configure()  # spans when OpenTelemetry is installed and asked for; else none
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,11 +66,16 @@ class Observability:
             await send(message)
 
         token = enter(context)
+        traced = tracing.open_request(scope["method"], scope["headers"])
         if record:
             metrics.REQUESTS_IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if traced is not None:
+                tracing.close_request(
+                    traced, scope["method"], context.route, status, context.request_id
+                )
             leave(token)
             if record:
                 if streaming:  # the caller left mid-stream

@@ -14,6 +14,7 @@ from emmaus.engine.router import Router, RoutingDecision, RoutingRequest
 from emmaus.engine.traditions import apply_tradition
 from emmaus.engine.types import Completion, GenerationParams, Message, StreamDelta
 from emmaus.errors import ProviderError, ProviderStreamBroken
+from emmaus.observability import tracing
 from emmaus.services.metering import CallMeter, Meter
 from emmaus.services.safeguard import Safeguard, SafetyOutcome, Screening
 
@@ -69,7 +70,20 @@ class CompletionService:
         if not routing.prompt_tokens:  # models whose window cannot hold it are ruled out
             output = request.params.max_tokens or 0
             routing = replace(routing, prompt_tokens=prompt_tokens(request), output_tokens=output)
-        return self.router.route(routing, request.messages)
+        if not tracing.enabled():
+            return self.router.route(routing, request.messages)
+        with tracing.span("emmaus.routing") as span:
+            decision = self.router.route(routing, request.messages)
+            span.set_attributes(
+                {
+                    "emmaus.routing.mechanism": decision.mechanism,
+                    "emmaus.routing.tier": decision.tier_name,
+                    "emmaus.routing.confidence": decision.confidence,
+                    "emmaus.routing.model": decision.model.id,
+                    "emmaus.routing.chain": [m.id for m in decision.chain],
+                }
+            )
+        return decision
 
     def judge(self, request: CompletionRequest) -> SafetyOutcome:
         """The safety layer's verdict on the request (cheap; no model is called)."""

@@ -15,14 +15,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from emmaus.catalog import ModelSpec
 from emmaus.engine.providers.token_estimate import estimate_tokens
 from emmaus.engine.router import RoutingDecision
 from emmaus.engine.types import Message, StreamDelta, Usage
 from emmaus.errors import EmmausError
-from emmaus.observability import metrics, request_ids
+from emmaus.observability import metrics, request_ids, tracing
 from emmaus.usage.ledger import UsageEntry
 
 T = TypeVar("T")
@@ -75,6 +75,7 @@ class CallMeter:
         "messages",
         "meter",
         "model",
+        "span",
         "started",
         "streamed",
         "waited",
@@ -103,6 +104,7 @@ class CallMeter:
         self._since = 0.0
         if self.context is not None:
             self.context.model_calls += 1
+        self.span = _call_span(decision.model, streamed) if tracing.enabled() else None
 
     # -- upstream waits ------------------------------------------------------------------------
 
@@ -129,10 +131,14 @@ class CallMeter:
         self.model = model
         if self.meter.metrics:
             metrics.UPSTREAM_ERRORS.labels(model.id, error.name).inc()
+        if self.span is not None:
+            self.span.add_event("attempt failed", {"emmaus.model": model.id, "error": error.name})
 
     def fell_back(self, model: ModelSpec) -> None:
         if self.meter.metrics:
             metrics.FALLBACKS.labels(model.id).inc()
+        if self.span is not None:
+            self.span.add_event("fallback", {"emmaus.model": model.id})
 
     def __enter__(self) -> CallMeter:
         return self
@@ -205,6 +211,8 @@ class CallMeter:
             )
             for sink in meter.sinks:
                 sink.record(entry)
+        if self.span is not None:
+            _end_call_span(self.span, model, usage, status, cost, self.waited)
 
     async def watch(
         self, deltas: AsyncIterator[StreamDelta], model: ModelSpec, status: str = "ok"
@@ -240,3 +248,35 @@ class CallMeter:
             start = self.context.started if self.context is not None else self.started
             elapsed = time.perf_counter() - start
             metrics.child(metrics.TIME_TO_FIRST_TOKEN, model.id).observe(elapsed)
+
+
+def _call_span(model: ModelSpec, streamed: bool) -> Any:
+    """The span of one model call (every attempt of its routing chain), under the request's."""
+    return tracing.start(
+        f"chat {model.id}",
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": model.upstream_model or model.id,
+            "gen_ai.provider.name": model.provider,
+            "emmaus.model": model.id,
+            "emmaus.streamed": streamed,
+        },
+    )
+
+
+def _end_call_span(
+    span: Any, model: ModelSpec, usage: Usage, status: str, cost: float, waited: float
+) -> None:
+    span.set_attributes(
+        {
+            "emmaus.served_model": model.id,
+            "emmaus.status": status,
+            "gen_ai.usage.input_tokens": usage.prompt_tokens,
+            "gen_ai.usage.output_tokens": usage.completion_tokens,
+            "emmaus.cost_usd": cost,
+            "emmaus.upstream_seconds": waited,
+        }
+    )
+    if status == "error":
+        tracing.failed(span, f"the call to {model.id} failed")
+    span.end()

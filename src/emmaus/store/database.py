@@ -7,6 +7,7 @@ not the sqlite3 driver, emits BEGIN so that transactions (and DDL) behave as on 
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,16 +15,23 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql import Executable
 
 from emmaus.config import Settings
+from emmaus.observability import tracing
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# A pooled connection idle this long is pinged before use (a restarted or failed-over server
+# closed it); a busier one is trusted, which saves a round trip on every checkout. SQLAlchemy's
+# `pool_pre_ping` pings on every checkout: three or four times per stored turn.
+PING_AFTER_IDLE_S = 1.0
 _BEGIN_OPTION = "emmaus_sqlite_begin"
 
 
@@ -84,6 +92,27 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _install_idle_ping(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return  # new, or in steady use
+        try:
+            ok = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            ok, reason = False, exc
+        else:
+            reason = None
+        if not ok:
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError(f"stale pooled connection: {reason}")
+
+
 class Database:
     """One engine per process. `session()` is the unit of work.
 
@@ -98,7 +127,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = normalise_url(url)
         parsed = make_url(self.url)
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        kwargs: dict[str, Any] = {"echo": echo}
         if parsed.get_backend_name() == "sqlite":
             path = _sqlite_file(parsed)
             if path is not None:
@@ -108,6 +137,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _install_sqlite_hooks(self.engine)
+        else:  # a SQLite file is never closed under us
+            _install_idle_ping(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(
             self.engine,
@@ -134,13 +165,29 @@ class Database:
         Calling `await s.commit()` inside the block is allowed (a new transaction begins).
         """
         factory = self._write_sessions if write else self._sessions
-        async with factory() as session:
-            try:
-                yield session
-            except BaseException:
-                await session.rollback()
-                raise
-            await session.commit()
+        # A span per transaction when OpenTelemetry is configured (a no-op object otherwise).
+        with tracing.span(
+            "emmaus.store", self._span_attributes(write) if tracing.enabled() else None
+        ):
+            async with factory() as session:
+                try:
+                    yield session
+                except BaseException:
+                    await session.rollback()
+                    raise
+                await session.commit()
+
+    def _span_attributes(self, write: bool) -> dict[str, object]:
+        return {"db.system.name": self.dialect, "emmaus.store.write": write}
+
+    async def execute_alone(self, statement: Executable) -> int:
+        """Run one statement in autocommit (it is its own transaction: no BEGIN and COMMIT round
+        trips); the rows it matched. For a single statement whose effect is whole on its own,
+        such as one `UPDATE`, or several joined in one statement by CTEs on PostgreSQL."""
+        async with self.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            result = await autocommit.execute(statement)
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def aclose(self) -> None:
         await self.engine.dispose()

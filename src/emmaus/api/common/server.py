@@ -108,6 +108,9 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "http": deadline_protocol(settings),
         "limit_concurrency": settings.max_connections or None,
         "timeout_keep_alive": settings.keep_alive_timeout,
+        # On SIGTERM uvicorn stops accepting at once and waits for running requests; past this
+        # it cancels them, and the lifespan's shutdown settles what they leave (v1 replies).
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
     }
     if proxies:
         options["forwarded_allow_ips"] = proxies

@@ -25,9 +25,17 @@ class TaskKeeper:
         """Run `work` to the end even if the caller is cancelled meanwhile."""
         return await asyncio.shield(self.spawn(work))
 
-    async def aclose(self, grace: float) -> None:
-        """Let running work finish for up to `grace` seconds, then cancel what is left."""
+    async def aclose(self, grace: float, settle: float = 5.0) -> None:
+        """Let running work finish for up to `grace` seconds, then cancel what is left and
+        give what the cancelled work starts (a cut reply's partial save) `settle` seconds to
+        be written, before the caller closes the database under it."""
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
             for task in pending:
                 task.cancel()
+        deadline = asyncio.get_running_loop().time() + settle
+        while self._tasks:  # tasks spawned meanwhile are waited for too
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            await asyncio.wait(set(self._tasks), timeout=left)
