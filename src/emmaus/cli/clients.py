@@ -9,10 +9,10 @@ from typing import Annotated, Optional, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Column, Table
 
 from emmaus.auth.clients import SCOPE_API, ClientNotFound, ClientRepository
 from emmaus.auth.secrets import SecretHasher
+from emmaus.cli.tables import Column, print_table
 from emmaus.config import get_settings
 from emmaus.store import Database, upgrade_database
 
@@ -22,6 +22,7 @@ err_console = Console(stderr=True)
 
 T = TypeVar("T")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+WideFlag = Annotated[bool, typer.Option("--wide", help="Every column, however wide")]
 ClientId = Annotated[str, typer.Argument(help="The client id (emc_...)")]
 
 
@@ -83,28 +84,38 @@ def create(
 
 
 @app.command("list")
-def list_clients(as_json: JsonFlag = False) -> None:
+def list_clients(as_json: JsonFlag = False, wide: WideFlag = False) -> None:
     """List clients (never their secrets)."""
     clients = run(lambda repo: repo.list_all())
     if as_json:
         typer.echo(json.dumps([client.public() for client in clients]))
         return
     settings = get_settings()
-    table = Table("name", "scopes", "rpm", "tpm", "created", "status")
-    table.columns.insert(0, Column("client_id", no_wrap=True))  # ids must stay copyable
+    columns = [
+        Column("client_id", no_wrap=True),  # ids must stay copyable
+        Column("name"),
+        Column("scopes", drop=2),
+        Column("rpm", drop=3, justify="right"),
+        Column("tpm", drop=3, justify="right"),
+        Column("created", drop=1),
+        Column("status"),
+    ]
+    rows = []
     for client in clients:
         rpm = client.rate_limit_rpm
         tpm = client.rate_limit_tpm
-        table.add_row(
-            client.id,
-            client.name,
-            " ".join(sorted(client.scopes)),
-            str(rpm) if rpm is not None else f"{settings.rate_limit_rpm} (default)",
-            str(tpm) if tpm is not None else f"{settings.rate_limit_tpm} (default)",
-            client.created_at.strftime("%Y-%m-%d %H:%M"),
-            "active" if client.active else "disabled",
+        rows.append(
+            [
+                client.id,
+                client.name,
+                " ".join(sorted(client.scopes)),
+                str(rpm) if rpm is not None else f"{settings.rate_limit_rpm} (default)",
+                str(tpm) if tpm is not None else f"{settings.rate_limit_tpm} (default)",
+                client.created_at.strftime("%Y-%m-%d %H:%M"),
+                "active" if client.active else "disabled",
+            ]
         )
-    console.print(table)
+    print_table(console, columns, rows, wide=wide)
 
 
 @app.command()

@@ -154,7 +154,11 @@ def ingest(
     ] = None,
 ) -> None:
     """Ingest documents into a publisher: `emmaus ingest --publisher NAME PATH...`."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     from emmaus.grounding.demo import DEMO_BOOKS, DEMO_PUBLISHER, DemoUnavailable
+    from emmaus.store import database_url_for
 
     files = list(discover(paths or []))
     if not demo and not paths:
@@ -172,6 +176,11 @@ def ingest(
         tally = asyncio.run(_run(publisher, client, files, demo_books, demo))
     except (DemoUnavailable, EmmausError) as exc:
         err_console.print(f"[red]ingest failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    except (OSError, SQLAlchemyError) as exc:  # the database is unreachable or refuses us
+        where = make_url(database_url_for(get_settings())).render_as_string(hide_password=True)
+        reason = getattr(exc, "orig", None) or exc
+        err_console.print(f"[red]cannot use the database[/red] {where}: {reason}")
         raise typer.Exit(1) from exc
     for key, reason in tally.failed:
         err_console.print(f"[yellow]skipped[/yellow] {key}: {reason}")

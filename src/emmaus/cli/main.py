@@ -7,14 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from emmaus.api.common.server import server_options
 from emmaus.catalog import CatalogError, load_catalog
+from emmaus.cli.banner import base_url, first_client_banner
 from emmaus.cli.chat import app as chat_app
 from emmaus.cli.clients import app as clients_app
 from emmaus.cli.db import app as db_app
 from emmaus.cli.ingest import app as ingest_app
+from emmaus.cli.migrate import app as migrate_app
 from emmaus.cli.router import app as router_app
 from emmaus.cli.router import show_route
 from emmaus.cli.usage import usage
@@ -26,13 +27,11 @@ app.add_typer(chat_app, name="chat")
 app.add_typer(clients_app, name="clients")
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(migrate_app, name="migrate")
 app.add_typer(router_app, name="router")
 app.command("usage")(usage)
 console = Console()
 err_console = Console(stderr=True)
-
-
-_READ_TOKEN = "python3 -c 'import sys,json; print(json.load(sys.stdin)[\"access_token\"])'"
 
 
 def _print_first_client(settings: Settings, host: str, port: int) -> None:
@@ -43,22 +42,48 @@ def _print_first_client(settings: Settings, host: str, port: int) -> None:
     if created is None:
         return
     client_id, secret = created
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     console.print(
-        "\n[bold green]Created your first API client[/bold green] (the secret is shown only now):\n"
-        f"  client id:     [bold]{client_id}[/bold]\n"
-        f"  client secret: [bold]{secret}[/bold]\n\nTry it:\n"
-    )
-    console.print(
-        f"TOKEN=$(curl -s -u '{client_id}:{secret}' -d grant_type=client_credentials "
-        f"{base}/oauth2/token | {_READ_TOKEN})\n"
-        f'curl -s {base}/ai/v2/chat/completions -H "Authorization: Bearer $TOKEN" '
-        '-H \'Content-Type: application/json\' -d \'{"messages": [{"role": "user", '
-        '"content": "What is grace?"}], "auto_routing": true, "max_tokens": 128}\'\n',
+        "\n" + first_client_banner(client_id, secret, base_url(host, port)),
         markup=False,
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _first_start(settings: Settings, host: str, port: int) -> None:
+    """The first database call of a start: an unreachable or refusing database is one line
+    naming it (password hidden), not a traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from emmaus.store import database_url_for
+
+    try:
+        _print_first_client(settings, host, port)
+    except (OSError, SQLAlchemyError) as exc:
+        where = make_url(database_url_for(settings)).render_as_string(hide_password=True)
+        reason = getattr(exc, "orig", None) or exc
+        err_console.print(f"[red]cannot use the database[/red] {where}: {reason}")
+        raise typer.Exit(2) from exc
+
+
+def _check_redis(settings: Settings) -> None:
+    """A configured Redis that does not answer stops the start in one line naming it (password
+    hidden): limits, budgets and stops across instances depend on it."""
+    if not settings.redis_url:
+        return
+    import redis
+    from sqlalchemy.engine import make_url
+
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        where = make_url(settings.redis_url).render_as_string(hide_password=True)
+        err_console.print(f"[red]cannot reach Redis[/red] {where}: {exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    finally:
+        client.close()
 
 
 @app.command()
@@ -105,7 +130,8 @@ def _serve(
     except SafetyPolicyError as exc:
         err_console.print(f"[red]safety policy error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    _print_first_client(settings, host, port)
+    _check_redis(settings)
+    _first_start(settings, host, port)
     if apart:
         from emmaus.observability.exposition import serve_apart
 
@@ -130,16 +156,29 @@ def _serve(
 
 
 @app.command()
-def models() -> None:
+def models(
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide")] = False,
+) -> None:
     """List the model catalog."""
+    from emmaus.cli.tables import Column, print_table
+
     try:
         catalog = load_catalog(get_settings().models)
     except CatalogError as exc:
         err_console.print(f"[red]catalog error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    table = Table("id", "family", "tier", "provider", "context", "$/1k in", "$/1k out", "caps")
-    for spec in catalog:
-        table.add_row(
+    columns = [
+        Column("id", no_wrap=True),
+        Column("family", drop=1),
+        Column("tier"),
+        Column("provider", drop=2),
+        Column("context", drop=1, justify="right"),
+        Column("$/1k in", drop=3, justify="right"),
+        Column("$/1k out", drop=3, justify="right"),
+        Column("caps", drop=2),
+    ]
+    rows = [
+        [
             spec.id,
             spec.family_display,
             spec.tier_name,
@@ -148,8 +187,10 @@ def models() -> None:
             f"{spec.input_cost_per_1k:g}",
             f"{spec.output_cost_per_1k:g}",
             ",".join(sorted(spec.capabilities)),
-        )
-    console.print(table)
+        ]
+        for spec in catalog
+    ]
+    print_table(console, columns, rows, wide=wide)
 
 
 @app.command()

@@ -11,8 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from emmaus.cli.tables import Column, print_table
 from emmaus.config import get_settings
 from emmaus.store import Database, upgrade_database
 from emmaus.usage.queries import GROUPS, UsageTotals, month_start, overall, summarise
@@ -61,6 +61,7 @@ def usage(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV output")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide")] = False,
 ) -> None:
     """Tokens, cost, calls and errors from the usage ledger, by model, day or client."""
     if group_by not in GROUPS:
@@ -90,19 +91,30 @@ def usage(
             row = group.to_dict()
             writer.writerow([group.key or "", *(row[f] for f in FIELDS), row["avg_latency_ms"]])
     else:
-        _table(groups, total, group_by, since, until)
+        _table(groups, total, group_by, since, until, wide)
 
 
 def _table(
-    groups: list[UsageTotals], total: UsageTotals, group_by: str, since: datetime, until: datetime
+    groups: list[UsageTotals],
+    total: UsageTotals,
+    group_by: str,
+    since: datetime,
+    until: datetime,
+    wide: bool,
 ) -> None:
     title = f"Usage {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC, by {group_by}"
-    table = Table(group_by, title=title)
-    for name in ("calls", "tokens in", "tokens out", "cost (USD)", "errors", "avg ms"):
-        table.add_column(name, justify="right")
+    columns = [
+        Column(group_by, no_wrap=group_by == "client"),  # client ids stay copyable
+        Column("calls", justify="right"),
+        Column("tokens in", drop=1, justify="right"),
+        Column("tokens out", drop=1, justify="right"),
+        Column("cost (USD)", justify="right"),
+        Column("errors", drop=2, justify="right"),
+        Column("avg ms", drop=3, justify="right"),
+    ]
 
-    def row(key: str, t: UsageTotals, style: str | None = None) -> None:
-        table.add_row(
+    def row(key: str, t: UsageTotals) -> list[str]:
+        return [
             key,
             f"{t.requests:,}",
             f"{t.prompt_tokens:,}",
@@ -110,10 +122,8 @@ def _table(
             f"{t.cost_usd:,.6f}",
             f"{t.errors:,}",
             f"{t.avg_latency_ms:,.0f}",
-            style=style,
-        )
+        ]
 
-    for group in groups:
-        row(group.key or "(none)", group)
-    row("total", total, "bold")
-    console.print(table)
+    rows = [row(group.key or "(none)", group) for group in groups]
+    rows.append(row("total", total))
+    print_table(console, columns, rows, wide=wide, title=title, bold_last=True)

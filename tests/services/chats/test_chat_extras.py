@@ -35,7 +35,12 @@ def test_free_text_falls_back_to_question_lines() -> None:
 
 def test_plain_titles_from_the_question() -> None:
     assert title_from_query("what is your name?") == "What is your name"
-    assert title_from_query("one two three four five six seven eight nine") == (
-        "One two three four five six seven eight…"
+    # Long: without the asking words and the articles, eight words at most, no dangling end.
+    assert title_from_query("How do I plan a youth group retreat on a small budget?") == (
+        "Plan youth group retreat on small budget"
     )
+    assert title_from_query("one two three four five six seven of nine") == (
+        "One two three four five six seven"
+    )
+    assert title_from_query("Grace?") == "About Grace"
     assert title_from_query("   ") == "New chat"

@@ -1,7 +1,9 @@
-"""Follow-up suggestions (and, on a chat's first exchange, its title) from one small
+"""Follow-up suggestions (and, on a chat's first exchange, its title) from a small
 grammar-constrained completion through the engine: `response_format` with a JSON schema, which
 the embedded model enforces with a grammar and OpenAI-compatible servers with structured output.
-Runs beside the answer, so it adds no latency to the turn."""
+What comes back is checked (`extras_checks`); what fails is asked for once more under a strict
+grammar, and what still fails gives way to suggestions from the sources' titles (or none) and a
+title from the question. Runs beside the answer, so it adds no latency to the turn."""
 
 from __future__ import annotations
 
@@ -9,13 +11,18 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
 from emmaus.engine.router import RoutingRequest
 from emmaus.engine.types import GenerationParams, Message, ResponseFormat
 from emmaus.errors import EmmausError, NoModelAvailable
+from emmaus.services.chats import extras_checks as checks
+from emmaus.services.chats.extras_checks import title_from_query
 from emmaus.services.completions import CompletionRequest, CompletionService
+
+__all__ = ["Extras", "generate_extras", "parse_extras", "title_from_query"]
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +33,15 @@ _CONTEXT_CHARS = 600  # of each recent turn shown to the suggester
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*")
 _STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _TITLE = re.compile(r'"title"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_ENOUGH = 2  # usable suggestions that need no second ask
+# The strict grammar's words: letters only, at most 12 (a small model's garble is long words,
+# digits and punctuation runs), so a suggestion is an opener, 3-13 words and one "?".
+_STRICT_WORD = "[a-zA-Z][a-z]{0,11}"
+_STRICT_QUESTION = (
+    "(What|How|Why|Who|When|Where|Which|Is|Are|Do|Does|Did|Can|Could|Should|Would) "
+    f"{_STRICT_WORD}( {_STRICT_WORD}){{2,12}}[?]"
+)
+_STRICT_TITLE = "[A-Z][a-z]{1,11}( [a-zA-Z][a-z]{0,11}){1,5}"
 
 
 @dataclass(slots=True)
@@ -128,29 +144,58 @@ def _salvage(raw: str) -> dict[str, object]:
     return found
 
 
-def title_from_query(query: str) -> str:
-    """A plain title when the model gives none: the question's first words."""
-    words = " ".join(query.split()).split(" ")
-    title = " ".join(words[:8]).rstrip("?.!,;:")
-    if len(words) > 8:
-        title += "…"
-    title = title[:MAX_TITLE_CHARS]
-    return title[:1].upper() + title[1:] if title else "New chat"
+def strict_schema(suggestions: int, with_title: bool) -> dict[str, object]:
+    """The second ask: a grammar in which only question-shaped suggestions of plain words and a
+    2-6 word title can be written (the embedded model compiles the patterns into its GBNF
+    grammar; OpenAI-compatible servers with structured output enforce them as they can)."""
+    properties: dict[str, object] = {}
+    if suggestions:
+        properties["suggestions"] = {
+            "type": "array",
+            "items": {"type": "string", "pattern": f"^{_STRICT_QUESTION}$"},
+            "minItems": suggestions,
+            "maxItems": suggestions,
+        }
+    if with_title:
+        properties["title"] = {"type": "string", "pattern": f"^{_STRICT_TITLE}$"}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": sorted(properties),
+        "additionalProperties": False,
+    }
 
 
-async def generate_extras(
+def strict_prompt(
+    query: str, recent: Sequence[Message], suggestions: int, with_title: bool
+) -> list[Message]:
+    context = [m for m in recent[-2:] if m.role in ("user", "assistant") and m.content]
+    earlier = "".join(
+        f"{'User' if m.role == 'user' else 'Assistant'}: {m.content[:_CONTEXT_CHARS]}\n"
+        for m in context
+    )
+    asks = []
+    if suggestions:
+        asks.append(
+            f"Write {suggestions} short follow-up questions that go deeper into this topic, "
+            "which the user might ask next. Do not repeat the question the user asked. Each "
+            'must be a complete question ending with "?".'
+        )
+    if with_title:
+        asks.append("Give a title of 2 to 6 words naming the topic.")
+    return [
+        Message(role="system", content="You suggest follow-up questions. Reply with JSON only."),
+        Message(role="user", content=f'{earlier}The user asked: "{query}"\n\n{" ".join(asks)}'),
+    ]
+
+
+async def _ask(
     completions: CompletionService,
-    query: str,
-    recent: Sequence[Message],
-    *,
-    want_suggestions: bool,
-    want_title: bool,
+    messages: list[Message],
+    schema: dict[str, object],
     max_tokens: int,
-) -> Extras:
-    """Never raises for a model failure: no suggestions (and no title) is a fine answer."""
-    if not want_suggestions and not want_title:
-        return Extras([])
-    schema = extras_schema(want_title)
+) -> str | None:
+    """One suggestions completion; None when the model failed (no retry for that)."""
     params = GenerationParams(
         max_tokens=max_tokens,
         temperature=0.7,
@@ -159,7 +204,6 @@ async def generate_extras(
         seed=7,
         response_format=ResponseFormat(type="json_schema", json_schema=schema, name="follow_ups"),
     )
-    messages = extras_prompt(query, recent, want_title)
     routing = RoutingRequest(auto_routing=True, needs=frozenset({"json"}))
     try:
         try:
@@ -173,10 +217,57 @@ async def generate_extras(
         _, completion = await completions.complete(request, decision)
     except EmmausError as exc:
         log.info("follow-up suggestions failed: %s", exc.message)
+        return None
+    return completion.content
+
+
+async def generate_extras(
+    completions: CompletionService,
+    query: str,
+    recent: Sequence[Message],
+    *,
+    want_suggestions: bool,
+    want_title: bool,
+    max_tokens: int,
+    sources: Sequence[dict[str, Any]] = (),
+) -> Extras:
+    """Suggestions and a title that pass `extras_checks`: the model is asked once, then once
+    more under the strict grammar for what was missing; suggestions still missing come from
+    the sources' titles, or are none. A title still missing is None (the turn then takes one
+    from the question). Never raises for a model failure."""
+    if not want_suggestions and not want_title:
         return Extras([])
-    extras = parse_extras(completion.content, want_title)
-    asked = query.strip().lower()
-    extras.suggestions = [s for s in extras.suggestions if s.lower() != asked]
+    topic = checks.topic_words(query, (m.content or "" for m in recent), sources)
+    suggestions: list[str] = []
+    title: str | None = None
+    first = await _ask(
+        completions, extras_prompt(query, recent, want_title), extras_schema(want_title), max_tokens
+    )
+    if first is not None:
+        parsed = parse_extras(first, want_title)
+        suggestions = checks.usable_suggestions(parsed.suggestions, query, topic)
+        title = checks.usable_title(parsed.title, query) if want_title else None
+        missing = SUGGESTION_COUNT - len(suggestions) if want_suggestions else 0
+        missing = missing if missing > SUGGESTION_COUNT - _ENOUGH else 0
+        title_missing = want_title and title is None
+        if missing or title_missing:
+            log.debug("follow-ups unusable (%d missing, title %s): asking again", missing, title)
+            again = await _ask(
+                completions,
+                strict_prompt(query, recent, missing, title_missing),
+                strict_schema(missing, title_missing),
+                max_tokens,
+            )
+            if again is not None:
+                parsed = parse_extras(again, title_missing)
+                suggestions += checks.usable_suggestions(
+                    parsed.suggestions, query, topic, suggestions
+                )
+                if title_missing:
+                    title = checks.usable_title(parsed.title, query)
     if not want_suggestions:
-        extras.suggestions = []
-    return extras
+        return Extras([], title)
+    if len(suggestions) < _ENOUGH:
+        wanted = SUGGESTION_COUNT - len(suggestions)
+        suggestions += checks.source_suggestions(sources, query, suggestions, wanted)
+    return Extras(suggestions[:SUGGESTION_COUNT], title)
