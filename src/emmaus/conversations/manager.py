@@ -49,6 +49,7 @@ from emmaus.conversations.tree import TreeOps
 from emmaus.conversations.types import (
     Chat,
     NewMessage,
+    Preloaded,
     Replay,
     ReplyUpdate,
     StoredMessage,
@@ -87,16 +88,20 @@ class ConversationManager(ChatOps, BranchOps, TreeOps, ArchiveOps, ItemOps):
         *,
         tradition: str | None = None,
         idempotency: tuple[str, str] | None = None,
+        context_rows: int = 0,
     ) -> Turn | Replay:
         """Commit the user turn and its reply placeholder (seq n and n + 1) under the chat's lock,
         creating the chat when `chat_id` is None. With `idempotency=(key, fingerprint)` a key seen
-        before returns a `Replay` of the first turn and writes nothing."""
+        before returns a `Replay` of the first turn and writes nothing. With `context_rows`, the
+        same transaction also reads the context's first page (`Turn.preloaded`)."""
         if idempotency is not None:
             seen = await self.find_replay(client_id, idempotency[0])
             if seen is not None:
                 return seen
         try:
-            turn = await self._start_turn(client_id, chat_id, user, tradition, idempotency)
+            turn = await self._start_turn(
+                client_id, chat_id, user, tradition, idempotency, context_rows
+            )
         except IntegrityError:
             # Two requests raced with one key: the loser replays the winner's turn.
             seen = await self.find_replay(client_id, idempotency[0]) if idempotency else None
@@ -112,6 +117,7 @@ class ConversationManager(ChatOps, BranchOps, TreeOps, ArchiveOps, ItemOps):
         user: NewMessage,
         tradition: str | None,
         idempotency: tuple[str, str] | None,
+        context_rows: int,
     ) -> Turn:
         now = utcnow()
         query_id = user.query_id or new_id(QUERY)
@@ -122,9 +128,16 @@ class ConversationManager(ChatOps, BranchOps, TreeOps, ArchiveOps, ItemOps):
                 session.add(chat)
                 await session.flush()
                 turn = await self._write_turn(session, chat, user, now, idempotency, created=True)
+                # A new chat holds the question alone: nothing to read.
+                turn.preloaded = Preloaded([], [turn.user]) if context_rows else None
             return turn
         async with locked_chat(self.db, client_id, chat_id) as (session, chat):
-            return await self._write_turn(session, chat, user, now, idempotency, created=False)
+            turn = await self._write_turn(session, chat, user, now, idempotency, created=False)
+            if context_rows:  # the context's first read rides on the write: no new session
+                summaries = await self._latest_summaries(session, chat.id, 8)
+                recent = await self._recent(session, turn.chat, context_rows, turn.reply)
+                turn.preloaded = Preloaded(summaries, recent)
+            return turn
 
     async def _write_turn(
         self,
@@ -191,17 +204,28 @@ class ConversationManager(ChatOps, BranchOps, TreeOps, ArchiveOps, ItemOps):
         # SQL NULL, not JSON null: a stop request flagged on the pending row (`Leases.flag_stop`)
         # must not outlive a reply that completed anyway.
         written = {**values, "error": null() if update_.error is None else update_.error}
-        async with self.db.session(write=True) as session:
-            result = await session.execute(
-                update(MessageRow)
-                .where(MessageRow.id == reply.id, MessageRow.chat_id == reply.chat_id)
-                .values(**written)
+        settle = (
+            update(MessageRow)
+            .where(MessageRow.id == reply.id, MessageRow.chat_id == reply.chat_id)
+            .values(**written)
+        )
+        if self.db.dialect == "postgresql":
+            # One statement, committed on its own: no BEGIN, second UPDATE or COMMIT round trip.
+            settled_row = settle.returning(MessageRow.chat_id).cte("settled")
+            touch = (
+                update(ChatRow)
+                .where(ChatRow.id.in_(select(settled_row.c.chat_id)))
+                .values(updated_at=now)
             )
-            await session.execute(
-                update(ChatRow).where(ChatRow.id == reply.chat_id).values(updated_at=now)
-            )
+            found = await self.db.execute_alone(touch)
+        else:
+            async with self.db.session(write=True) as session:
+                found = (await session.execute(settle)).rowcount  # type: ignore[attr-defined]
+                await session.execute(
+                    update(ChatRow).where(ChatRow.id == reply.chat_id).values(updated_at=now)
+                )
         settled = replace(reply, **values)
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not found:
             return settled  # deleted while it was being generated
         if self.cache is not None:
             await self.cache.extend(reply.chat_id, settled)

@@ -122,6 +122,7 @@ class Turn:
     user: StoredMessage
     reply: StoredMessage
     created_chat: bool = False
+    preloaded: Preloaded | None = None  # the context's first read, when it was asked for
 
 
 @dataclass(slots=True)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from emmaus.api.chats.protocol import (
     MAX_QUERY_CHARS,
     NO_NUL,
     Flag,
     MessageResponse,
+    ModelFamily,
     Text,
     message_response,
     v1_timestamp,
@@ -42,6 +43,14 @@ class AskAgain(BaseModel):
     enable_sources: Literal[0, 1, 2] | None = None
     intent: Flag | None = None
     tradition: Tradition | None = None
+    model: Text | None = Field(default=None, max_length=200, description="As for a message")
+    model_family: ModelFamily | None = None
+
+    @model_validator(mode="after")
+    def _one_routing(self) -> AskAgain:
+        if self.model and self.model_family:
+            raise ValueError("give model or model_family, not both")
+        return self
 
 
 class EditRequest(AskAgain):

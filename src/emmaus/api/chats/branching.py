@@ -44,6 +44,8 @@ def _options(body: ext.AskAgain, query: str, routing_preference: str | None) -> 
         intent=body.intent,
         tradition=body.tradition,
         routing_preference=routing_preference,
+        model=body.model or None,
+        model_family=body.model_family,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from emmaus.api.common.schemas import SafetyOut
 from emmaus.conversations.schema import COMPLETE
@@ -15,6 +15,7 @@ from emmaus.engine.traditions import Tradition
 from emmaus.services.chats.types import TurnResult
 
 Flag = Literal[0, 1]
+ModelFamily = Literal["openai", "anthropic", "google", "open source"]
 MAX_QUERY_CHARS = 100_000
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it up front (422, not 500)
 
@@ -59,6 +60,18 @@ class MessageRequest(BaseModel):
     tradition: Tradition | None = Field(
         default=None, description="Emmaus extension: theological perspective"
     )
+    model: Text | None = Field(
+        default=None, max_length=200, description="Emmaus: a catalog model (no auto-routing)"
+    )
+    model_family: ModelFamily | None = Field(
+        default=None, description="Emmaus: the best model of a family (no auto-routing)"
+    )
+
+    @model_validator(mode="after")
+    def _one_routing(self) -> MessageRequest:
+        if self.model and self.model_family:
+            raise ValueError("give model or model_family, not both")
+        return self
 
 
 class SourceItem(BaseModel):

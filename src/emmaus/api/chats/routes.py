@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import Response
 
 from emmaus.api.chats import branch_protocol as ext
-from emmaus.api.chats import branching
+from emmaus.api.chats import branching, history
 from emmaus.api.chats import protocol as v1
 from emmaus.api.chats.serving import ERRORS, Auth, Service, Shape, answer
 from emmaus.api.common.errors import json_response
@@ -41,7 +41,7 @@ _Id = Annotated[str, Query(pattern=v1.NO_NUL, max_length=200)]
 _OptionalId = Annotated[str | None, Query(pattern=v1.NO_NUL, max_length=200)]
 
 
-def _options(
+async def _options(  # async: FastAPI runs a plain `def` dependency in a worker thread
     body: v1.MessageRequest,
     chat_id: _ChatIdQuery = None,
     intent: Flag = None,
@@ -67,6 +67,8 @@ def _options(
         intent=pick(intent, body.intent),
         tradition=body.tradition,
         idempotency_key=(idempotency_key or "").strip() or None,
+        model=body.model or None,
+        model_family=body.model_family,
     )
 
 
@@ -249,3 +251,4 @@ async def list_chats(
 
 
 router.include_router(branching.router)
+router.include_router(history.router)

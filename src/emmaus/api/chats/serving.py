@@ -49,7 +49,7 @@ TURN_HEADERS = {
 }
 
 
-def chat_service(request: Request) -> ChatService:
+async def chat_service(request: Request) -> ChatService:  # async: no worker-thread hop
     return system_of(request).chat
 
 

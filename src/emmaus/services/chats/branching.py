@@ -21,7 +21,7 @@ from emmaus.conversations.tokens import TokenCounter
 from emmaus.conversations.types import Chat, ChatTree, NewMessage, Siblings, StoredMessage
 from emmaus.engine.traditions import check_tradition
 from emmaus.errors import InvalidChatOperation
-from emmaus.services.chats.prepare import TurnKit
+from emmaus.services.chats.prepare import TurnKit, route_turn
 from emmaus.services.chats.running import TurnStream, drive, drive_stream
 from emmaus.services.chats.turn import TurnRun
 from emmaus.services.chats.types import SendOptions, TurnResult
@@ -92,8 +92,9 @@ class BranchingOps:
             token_count=self.counter.count(asked.query),
             meta=asked.meta(),
         )
+        routed = route_turn(self.kit, asked)  # refused before the new version is stored
         turn = await self.manager.edit_user_turn(client_id, chat_id, message_id, edited)
-        return TurnRun(self.kit, client_id, asked, turn)
+        return TurnRun(self.kit, client_id, asked, turn, routed)
 
     async def _regenerate(
         self, client_id: str, chat_id: str, reply_id: str, options: SendOptions

@@ -4,6 +4,7 @@ a question, and the prepared request (routing, the context from the active branc
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,26 +105,68 @@ async def find_sources(
     return [source_record(s) for s in found[:limit]], limit
 
 
-async def prepare_turn(kit: TurnKit, client_id: str, options: SendOptions, turn: Turn) -> Prepared:
-    """Sources, routing, the context from the active branch up to the turn's question, and
-    the safety verdict on it: everything but the model call."""
-    sources, sources_limit = await find_sources(kit, client_id, options)
-    intent = options.intent if options.intent is not None else (1 if sources else 0)
-    tradition = options.tradition or turn.chat.tradition
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A turn's routing, decided before anything is stored: a question no model may take (too
+    long for every window, an unknown model...) is refused and leaves no chat or exchange."""
+
+    routing: RoutingRequest
+    params: GenerationParams
+    ceiling: int
+    decision: RoutingDecision
+
+
+def route_turn(kit: TurnKit, options: SendOptions) -> Routed:
+    """Route the question; raises the router's refusals (`ContextTooLong`, `ModelNotFound`,
+    `NoModelAvailable`, ...)."""
     needs = frozenset({"streaming"}) if options.stream else frozenset()
     preference = options.routing_preference or "balanced"
-    routing = RoutingRequest(auto_routing=True, needs=needs, preference=preference)  # type: ignore[arg-type]
+    routing = RoutingRequest(
+        auto_routing=None if options.model or options.model_family else True,
+        model=options.model,
+        model_family=options.model_family,
+        needs=needs,
+        preference=preference,  # type: ignore[arg-type]
+    )
     ceiling = reply_tokens(options.character_limit, kit.settings.reply_max_tokens)
     params = GenerationParams(max_tokens=ceiling)
     question = [Message(role="user", content=options.query)]
     decision = kit.completions.decide(CompletionRequest(question, routing, params))
-    # Fallbacks may have smaller windows: budget for the tightest model of the chain.
-    budget = min(
+    return Routed(routing, params, ceiling, decision)
+
+
+def context_budget(kit: TurnKit, routed: Routed) -> int:
+    """The tokens the context may take. Fallbacks may have smaller windows: budget for the
+    tightest model of the chain."""
+    return min(
         model.context_window
-        - min(ceiling, model.max_output_tokens)
+        - min(routed.ceiling, model.max_output_tokens)
         - min(kit.settings.context_margin, model.context_window // 8)
-        for model in decision.chain
+        for model in routed.decision.chain
     )
+
+
+Found = tuple[list[dict[str, Any]], int]  # `find_sources`' answer
+
+
+async def prepare_turn(
+    kit: TurnKit,
+    client_id: str,
+    options: SendOptions,
+    turn: Turn,
+    routed: Routed | None = None,
+    found: Awaitable[Found] | None = None,
+) -> Prepared:
+    """Sources (`found`, when their search started beside the turn's write), routing (`routed`,
+    when decided before the turn was stored), the context from the active branch up to the
+    turn's question (from `turn.preloaded` when the write read it), and the safety verdict on
+    it: everything but the model call."""
+    routed = routed or route_turn(kit, options)
+    routing, params, decision = routed.routing, routed.params, routed.decision
+    sources, sources_limit = await (found or find_sources(kit, client_id, options))
+    intent = options.intent if options.intent is not None else (1 if sources else 0)
+    tradition = options.tradition or turn.chat.tradition
+    budget = context_budget(kit, routed)
     reference = sources_reference(sources)
     instructions = [
         limit_instruction(options.character_limit),
@@ -139,6 +182,7 @@ async def prepare_turn(kit: TurnKit, client_id: str, options: SendOptions, turn:
         system=[SystemPart(system_text, system_tokens)],
         before=turn.reply,
         question=turn.user,
+        preloaded=turn.preloaded,
     )
     request = CompletionRequest(window.messages, routing, params, tradition, client_id=client_id)
     # Judged on the conversation alone (before extras: a crisis gets none); the sources

@@ -21,9 +21,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from emmaus.conversations.context import ContextBuilder
+from emmaus.conversations.context import ContextBuilder, first_page
 from emmaus.conversations.leases import Leases
 from emmaus.conversations.manager import ConversationManager
+from emmaus.conversations.pages import HistoryPage, read_page
 from emmaus.conversations.schema import COMPLETE, FAILED, PENDING
 from emmaus.conversations.settings import ChatSettings
 from emmaus.conversations.tokens import TokenCounter
@@ -35,7 +36,7 @@ from emmaus.errors import (
     InvalidChatOperation,
 )
 from emmaus.services.chats.branching import BranchingOps
-from emmaus.services.chats.prepare import TurnKit
+from emmaus.services.chats.prepare import TurnKit, context_budget, find_sources, route_turn
 from emmaus.services.chats.running import TurnStream, drive, drive_stream
 from emmaus.services.chats.summaries import Summarizer
 from emmaus.services.chats.tasks import TaskKeeper
@@ -128,6 +129,8 @@ class ChatService(BranchingOps):
         self, client_id: str, options: SendOptions
     ) -> TurnResult | tuple[TurnRun, asyncio.Future[TurnResult] | None]:
         check_tradition(options.tradition)
+        # Routed before anything is written: a question refused here leaves nothing behind.
+        routed = route_turn(self.kit, options)
         key = options.idempotency_key
         idempotency = (key, options.fingerprint()) if key else None
         user = NewMessage(
@@ -136,21 +139,32 @@ class ChatService(BranchingOps):
             token_count=self.counter.count(options.query),
             meta=options.meta(),
         )
-        started = await self.manager.start_turn(
-            client_id,
-            options.chat_id,
-            user,
-            tradition=options.tradition,
-            idempotency=idempotency,
-        )
+        # The sources' search needs nothing stored: it overlaps the write's round trips.
+        found = asyncio.ensure_future(find_sources(self.kit, client_id, options))
+        # Without a context cache the write also reads the context's first page (one
+        # transaction fewer); with one, the cache serves it (`ContextBuilder`).
+        preload = 0 if self.manager.cache else first_page(context_budget(self.kit, routed))
+        try:
+            started = await self.manager.start_turn(
+                client_id,
+                options.chat_id,
+                user,
+                tradition=options.tradition,
+                idempotency=idempotency,
+                context_rows=preload,
+            )
+        except BaseException:
+            found.cancel()
+            raise
         if isinstance(started, Replay):
+            found.cancel()
             return await self._replay(client_id, options, started)
         future: asyncio.Future[TurnResult] | None = None
         if key:
             future = asyncio.get_running_loop().create_future()
             self._inflight[(client_id, key)] = future
             future.add_done_callback(lambda _: self._inflight.pop((client_id, key), None))
-        return TurnRun(self.kit, client_id, options, started), future
+        return TurnRun(self.kit, client_id, options, started, routed, found), future
 
     async def _replay(self, client_id: str, options: SendOptions, seen: Replay) -> TurnResult:
         """A retried request: the first one's result, or its error; nothing is written."""
@@ -204,6 +218,20 @@ class ChatService(BranchingOps):
 
     async def get_chat(self, client_id: str, chat_id: str) -> tuple[Chat, list[StoredMessage]]:
         return await self.manager.history(client_id, chat_id)
+
+    async def history_page(
+        self, client_id: str, chat_id: str, *, limit: int, before: str | None = None
+    ) -> HistoryPage:
+        """A page of the active branch, newest first, with each turn's versions (Studio)."""
+        manager = self.manager
+        return await read_page(
+            manager.db,
+            client_id,
+            chat_id,
+            limit=limit,
+            before=before,
+            stale_after=manager.stale_after,
+        )
 
     async def list_chats(
         self, client_id: str, *, limit: int = 20, cursor: str | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from emmaus.conversations.schema import COMPLETE, FAILED, PARTIAL
@@ -15,7 +15,7 @@ from emmaus.conversations.types import ReplyUpdate, StoredMessage, Turn
 from emmaus.engine.types import Usage
 from emmaus.errors import EmmausError, ProviderStreamBroken
 from emmaus.services.chats.extras import Extras, generate_extras, title_from_query
-from emmaus.services.chats.prepare import Prepared, TurnKit, prepare_turn
+from emmaus.services.chats.prepare import Found, Prepared, Routed, TurnKit, prepare_turn
 from emmaus.services.chats.text import StreamCap, cap_text
 from emmaus.services.chats.types import (
     DISCONNECTED,
@@ -55,9 +55,19 @@ class PartialSaver:
 
 
 class TurnRun:
-    def __init__(self, kit: TurnKit, client_id: str, options: SendOptions, turn: Turn):
+    def __init__(
+        self,
+        kit: TurnKit,
+        client_id: str,
+        options: SendOptions,
+        turn: Turn,
+        routed: Routed | None = None,
+        found: Awaitable[Found] | None = None,
+    ):
         self.kit = kit
         self.client_id = client_id
+        self.routed = routed  # decided before the turn was stored (else when it is prepared)
+        self.found = found  # the sources, searched while the turn was written
         self.options = options
         self.turn = turn
         self.text = ""  # what the model wrote so far (for a partial reply)
@@ -69,7 +79,9 @@ class TurnRun:
         self.stopped = False
 
     async def prepare(self) -> Prepared:
-        self.prepared = await prepare_turn(self.kit, self.client_id, self.options, self.turn)
+        self.prepared = await prepare_turn(
+            self.kit, self.client_id, self.options, self.turn, self.routed, self.found
+        )
         return self.prepared
 
     def _start_extras(self, prepared: Prepared) -> None:
@@ -94,6 +106,7 @@ class TurnRun:
                 want_suggestions=want_suggestions,
                 want_title=want_title,
                 max_tokens=self.kit.settings.extras_max_tokens,
+                sources=prepared.sources,  # suggestions from their titles when the model fails
             )
         )
 
@@ -276,6 +289,7 @@ class TurnRun:
                 "intent": prepared.intent,
                 "sources_limit": prepared.sources_limit,
                 "safety": served.safety.to_dict(),
+                "routing_reason": decision.reason,  # shown beside the answer (Studio)
             },
         )
         reply = await kit.tasks.shielded(kit.manager.finish_reply(self.turn.reply, update))

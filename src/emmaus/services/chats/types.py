@@ -34,6 +34,8 @@ class SendOptions:
     tradition: str | None = None
     idempotency_key: str | None = None
     routing_preference: str | None = None  # the client's default (quality | balanced | cost)
+    model: str | None = None  # route to this catalog model (Emmaus; default: auto-routing)
+    model_family: str | None = None  # or to the best model of this family
 
     def fingerprint(self) -> str:
         """Identifies the request behind an Idempotency-Key (streaming or not is the same ask)."""
@@ -47,6 +49,8 @@ class SendOptions:
             "enable_sources": self.enable_sources,
             "intent": self.intent,
             "tradition": self.tradition,
+            "model": self.model,
+            "model_family": self.model_family,
         }
         return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
