@@ -14,6 +14,8 @@ from tests.docs.readme import blocks, json_values, run_block
 from tests.support.auth import create_client
 from tests.support.live_server import live_server
 
+RUNS = {("README.md", "Responses and conversations"), ("README.md", "Branching")}
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:

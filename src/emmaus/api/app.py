@@ -13,10 +13,13 @@ from emmaus.api import auth as auth_api
 from emmaus.api.chats import routes as chats
 from emmaus.api.common.body_limit import BodySizeLimit
 from emmaus.api.common.errors import UnhandledErrors, install_error_handlers
+from emmaus.api.common.native_telemetry import fastapi_options
 from emmaus.api.common.openapi import document_errors
+from emmaus.api.common.security_docs import document_security
 from emmaus.api.common.text_guard import TextGuard
 from emmaus.api.completions import routes as completions
 from emmaus.api.conversations import routes as conversations
+from emmaus.api.docs import routes as docs
 from emmaus.api.grounded import routes as grounded
 from emmaus.api.library import routes as library
 from emmaus.api.models import routes as models
@@ -24,6 +27,7 @@ from emmaus.api.moderations import routes as moderations
 from emmaus.api.ops import routes as ops
 from emmaus.api.responses import routes as responses
 from emmaus.api.routing import routes as routing
+from emmaus.api.studio import routes as studio
 from emmaus.api.usage import routes as usage
 from emmaus.auth import require_api_access, usage_hook
 from emmaus.catalog import Catalog, load_catalog
@@ -59,6 +63,9 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         version=__version__,
         summary="Self-hosted conversational AI speaking the Gloo AI wire contract",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served offline by emmaus.api.docs
+        redoc_url=None,
+        **fastapi_options(),  # FastAPI's own spans off: Emmaus makes its own
     )
     app.state.settings = settings
     app.state.catalog = catalog
@@ -99,9 +106,12 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         return {"status": "ok", "version": __version__}
 
     app.include_router(ops.router, tags=["health"])  # /healthz, /readyz, /metrics
+    app.include_router(docs.router)  # /docs and /redoc from locally installed assets
+    app.include_router(studio.router)  # Emmaus Studio: the page at / and its /studio/ assets
 
     app.add_middleware(UnhandledErrors)  # a 500 keeps the connection usable
     # Outermost: a request id on every response, and each request measured once.
     app.add_middleware(Observability, routes=app.router.routes, record=settings.metrics)
     document_errors(app)  # after every route: the schema lists the errors each one can give
+    document_security(app)  # the OAuth2 scheme, and the scopes each route needs
     return app
