@@ -7,15 +7,12 @@ another host, no script is inline, and the pages carry a Content-Security-Policy
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path
 from fastapi.responses import Response
+
+from emmaus.api.common.static_files import package_asset, send
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,12 +40,6 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".png": "image/png",
-}
 _VENDOR = "fastapi_offline"  # the package whose static/ folder holds Swagger UI and ReDoc
 _OURS = "emmaus.api.docs"
 ASSETS = {
@@ -61,31 +52,8 @@ ASSETS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Asset:
-    body: bytes
-    gzipped: bytes | None
-    media_type: str
-    etag: str
-
-
-@cache
-def _asset(package: str, name: str) -> Asset:
-    body = resources.files(package).joinpath("static", name).read_bytes()
-    media_type = _TYPES[name[name.rindex(".") :]]
-    packed = gzip.compress(body, 6, mtime=0) if not media_type.startswith("image/") else None
-    return Asset(body, packed, media_type, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
-
-
-def _send(asset: Asset, accept_encoding: str | None, if_none_match: str | None) -> Response:
-    headers = {**SECURITY_HEADERS, "ETag": asset.etag, "Cache-Control": "no-cache"}
-    if if_none_match == asset.etag:
-        return Response(status_code=304, headers=headers)
-    headers["Vary"] = "Accept-Encoding"
-    if asset.gzipped is not None and "gzip" in (accept_encoding or ""):
-        headers["Content-Encoding"] = "gzip"
-        return Response(asset.gzipped, media_type=asset.media_type, headers=headers)
-    return Response(asset.body, media_type=asset.media_type, headers=headers)
+def _send(name: str, accept_encoding: str | None, if_none_match: str | None) -> Response:
+    return send(package_asset(ASSETS[name], name), SECURITY_HEADERS, accept_encoding, if_none_match)
 
 
 AcceptEncoding = Annotated[str | None, Header()]
@@ -96,14 +64,18 @@ IfNoneMatch = Annotated[str | None, Header()]
 async def swagger_ui(
     accept_encoding: AcceptEncoding = None, if_none_match: IfNoneMatch = None
 ) -> Response:
-    return _send(_asset(_OURS, "swagger.html"), accept_encoding, if_none_match)
+    return send(
+        package_asset(_OURS, "swagger.html"), SECURITY_HEADERS, accept_encoding, if_none_match
+    )
 
 
 @router.get("/redoc")
 async def redoc(
     accept_encoding: AcceptEncoding = None, if_none_match: IfNoneMatch = None
 ) -> Response:
-    return _send(_asset(_OURS, "redoc.html"), accept_encoding, if_none_match)
+    return send(
+        package_asset(_OURS, "redoc.html"), SECURITY_HEADERS, accept_encoding, if_none_match
+    )
 
 
 @router.get("/docs/assets/{name}")
@@ -112,9 +84,8 @@ async def asset(
     accept_encoding: AcceptEncoding = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    package = ASSETS.get(name)
-    if package is None:
+    if name not in ASSETS:
         return Response(
             b'{"detail":"Not Found"}', 404, SECURITY_HEADERS, media_type="application/json"
         )
-    return _send(_asset(package, name), accept_encoding, if_none_match)
+    return _send(name, accept_encoding, if_none_match)

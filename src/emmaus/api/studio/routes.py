@@ -6,15 +6,12 @@ ETag so a reload costs a 304."""
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path
 from fastapi.responses import Response
+
+from emmaus.api.common.static_files import package_asset, package_files, send
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,49 +38,12 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
-_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Asset:
-    body: bytes
-    gzipped: bytes
-    media_type: str
-    etag: str
-
-
-@cache
-def assets() -> dict[str, Asset]:
-    """Every file of `static/`, read once, with its gzip form (deterministic: no mtime)."""
-    found: dict[str, Asset] = {}
-    for entry in resources.files(__package__).joinpath("static").iterdir():
-        suffix = "." + entry.name.rsplit(".", 1)[-1]
-        if not entry.is_file() or suffix not in _TYPES:
-            continue
-        body = entry.read_bytes()
-        etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
-        packed = gzip.compress(body, compresslevel=9, mtime=0)
-        found[entry.name] = Asset(body, packed, _TYPES[suffix], etag)
-    return found
 
 
 def _serve(name: str, accept_encoding: str | None, if_none_match: str | None) -> Response:
-    asset = assets().get(name)
-    if asset is None:
+    if name not in package_files(__package__):
         return Response("not found", status_code=404, headers=SECURITY_HEADERS)
-    headers = {**SECURITY_HEADERS, "ETag": asset.etag, "Cache-Control": "no-cache"}
-    headers["Vary"] = "Accept-Encoding"
-    if if_none_match and asset.etag in if_none_match:
-        return Response(status_code=304, headers=headers)
-    if "gzip" in (accept_encoding or ""):
-        headers["Content-Encoding"] = "gzip"
-        return Response(asset.gzipped, media_type=asset.media_type, headers=headers)
-    return Response(asset.body, media_type=asset.media_type, headers=headers)
+    return send(package_asset(__package__, name), SECURITY_HEADERS, accept_encoding, if_none_match)
 
 
 AcceptEncoding = Annotated[str | None, Header()]
