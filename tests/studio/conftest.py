@@ -10,7 +10,8 @@ import pytest
 from emmaus.api.app import create_app
 from emmaus.config import Settings
 from emmaus.testing import UpstreamHandle, serve_upstream
-from tests.studio.support import require_chromium, studio_settings
+from tests.studio.support import studio_settings
+from tests.support.browser import headless_chromium, require_chromium
 from tests.support.live_server import live_server
 
 
@@ -40,15 +41,5 @@ def studio_url(studio_config: Settings) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium_path,
-            headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with headless_chromium(chromium_path) as launched:
+        yield launched

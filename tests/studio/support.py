@@ -13,13 +13,9 @@ Models of the catalog (chosen in the page's chat settings, or by auto-routing):
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from emmaus.config import Settings
 from emmaus.conversations.ids import QUERY, new_id
@@ -29,8 +25,6 @@ from emmaus.store import Database, upgrade_database, utcnow
 from emmaus.testing import UpstreamHandle
 from tests.support.auth import create_client
 from tests.support.databases import run_blocking
-
-CHROMIUM = os.environ.get("EMMAUS_TEST_CHROMIUM", "/usr/bin/chromium")
 
 CATALOG = """
 [[models]]
@@ -97,16 +91,6 @@ context_window = 32000
 max_output_tokens = 512
 capabilities = ["streaming"]
 """
-
-
-def require_chromium() -> str:
-    """The browser's path; without it the test skips, and fails under CI=true."""
-    if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
-        return CHROMIUM
-    message = f"{CHROMIUM} is missing (make system-packages installs Debian's chromium)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def studio_settings(data_dir: Path, upstream: UpstreamHandle) -> Settings:
