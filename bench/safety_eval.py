@@ -1,20 +1,21 @@
-"""Safety classifier quality on the dev, held-out and blind splits, beside two baselines.
+"""Safety classifier quality on the test split and the dev-like splits, beside the baselines.
 
-    python -m bench.safety_eval [--data datasets/safety] [--splits dev heldout blind]
+    python -m bench.safety_eval [--data datasets/safety] [--splits heldout_v2 dev heldout blind]
+        [--previous DIR] [--no-train-only]
 
 For each split: per-category recall / precision / false-positive rate, and crisis-any and
 harmful-any (FPR over benign rows), for the shipped layer (default policy, both stages), its
-first stage alone (n-grams, concepts and patterns: the method before the second stage), the
-first-stage model without its patterns, a naive keyword list and always-none. Then everyday
-traffic: the share of the routing data's held-out conversations (ordinary questions, no crisis)
-that is flagged. Writes `bench/results/safety_eval.json`.
+first stage alone (n-grams, concepts and patterns), the first-stage model without its patterns,
+the previous shipped models (`--previous DIR` holding their `model.npz` and `semantic.npz`), a
+naive keyword list and always-none. Then everyday traffic: the share of the routing data's
+held-out conversations (ordinary questions, no crisis; never trained on) that is flagged.
+Writes `bench/results/safety_eval.json`.
 
-The shipped models are trained on train + dev (thresholds by cross-validation), so their dev
-numbers are in-sample. For an honest dev number the script also trains, in memory, the same
-recipe on train only ("train-only") and scores dev with it (about half a minute). The held-out
-and blind splits are only evaluated here, never used for training or tuning: held-out was
-written by another author than train and dev; blind was written last, before the second stage
-was built, in other styles (texting, typos, long messages, several turns)."""
+`heldout_v2` is the test split: never trained or tuned on (`datasets/safety/README.md`). The
+shipped models are trained on train, dev, heldout and blind (`train.SPLITS`), so their numbers
+on those are in-sample, and the report says so. For an honest dev number the script also
+trains, in memory, the same recipe on train only ("train-only") and scores dev with it (a few
+minutes on a shared machine; `--no-train-only` skips it)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from emmaus.engine.safety.evaluation import (
 )
 from emmaus.engine.safety.layer import SafetyLayer
 from emmaus.engine.safety.policy import default_policy
-from emmaus.engine.safety.train import train_both, training_rows
+from emmaus.engine.safety.train import SPLITS, train_both, training_rows
 
 RESULTS = Path(__file__).parent / "results" / "safety_eval.json"
 
@@ -66,7 +67,11 @@ def _everyday(rows: list[Row], systems: dict[str, Predictor]) -> dict[str, dict[
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", type=Path, default=Path("datasets/safety"))
-    parser.add_argument("--splits", nargs="+", default=["dev", "heldout", "blind"])
+    parser.add_argument("--splits", nargs="+", default=["heldout_v2", "dev", "heldout", "blind"])
+    parser.add_argument(
+        "--previous", type=Path, help="a folder with earlier model.npz and semantic.npz"
+    )
+    parser.add_argument("--no-train-only", action="store_true")
     args = parser.parse_args()
     model = artifact.load()
     shipped = SafetyClassifier.load()
@@ -74,9 +79,14 @@ def main() -> None:
         "emmaus": _predictor(shipped),
         "first stage only": _predictor(shipped.first_stage()),
         "model only (no patterns)": _predictor(SafetyClassifier(model, use_patterns=False)),
-        "keyword baseline": keyword_baseline,
-        "always none": always_none,
     }
+    if args.previous is not None:
+        previous = SafetyClassifier.load(
+            args.previous / "model.npz", args.previous / "semantic.npz"
+        )
+        systems["previous model"] = _predictor(previous)
+    systems["keyword baseline"] = keyword_baseline
+    systems["always none"] = always_none
     output: dict[str, object] = {
         "model": {k: model.meta[k] for k in ("trained_on", "thresholds", "cross_validation")},
         "second_stage": None
@@ -92,7 +102,7 @@ def main() -> None:
             continue
         rows = read_rows(path)
         chosen = dict(systems)
-        if split == "dev":
+        if split == "dev" and not args.no_train_only:
             both, first = _train_only(args.data)
             chosen = {
                 "train-only": _predictor(both),
@@ -102,11 +112,13 @@ def main() -> None:
         shipped.second_runs = 0
         reports = {name: evaluate(rows, predict) for name, predict in chosen.items()}
         share = shipped.second_runs / len(rows)
-        print(f"\n== {split}: {len(rows)} rows, {sum(not r.labels for r in rows)} benign ==")
+        seen = " (trained on: in-sample for the shipped models)" if split in SPLITS else ""
+        print(f"\n== {split}: {len(rows)} rows, {sum(not r.labels for r in rows)} benign{seen} ==")
         print(f"(second stage ran on {100 * share:.0f}% of the rows for the shipped layer)")
         print(table(reports))
         output[split] = {
             "rows": len(rows),
+            "in_sample": split in SPLITS,
             "second_stage_share": share,
             "systems": {
                 name: {key: counts.to_json() for key, counts in report.items()}
@@ -114,7 +126,7 @@ def main() -> None:
             },
         }
     routing = args.data.parent / "routing" / "heldout.jsonl"
-    if routing.exists() and "heldout" in args.splits:  # held-out too: not looked at with dev
+    if routing.exists():
         everyday = ordinary_rows(routing)
         shipped.second_runs = 0
         flagged = _everyday(everyday, {k: v for k, v in systems.items() if k != "always none"})

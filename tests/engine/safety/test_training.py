@@ -44,7 +44,7 @@ def test_unknown_label_is_an_error(tmp_path: Path):
 
 def test_shipped_artifact_is_reproducible(tmp_path: Path):
     """The full training run (under a minute): the shipped model.npz is exactly what
-    `python -m emmaus.engine.safety.train` makes from datasets/safety/{train,dev}.jsonl, and
+    `python -m emmaus.engine.safety.train` makes from datasets/safety (train.SPLITS), and
     semantic.npz is too (byte for byte on the machine that trained it; elsewhere onnxruntime's
     kernels may round the embeddings differently in the last bits, so within a tolerance)."""
     from emmaus.engine.safety.train import main

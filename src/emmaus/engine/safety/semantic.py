@@ -180,12 +180,14 @@ _warming = threading.Event()
 
 
 def warm_up_in_background() -> None:
-    """Load the embedding model in a daemon thread (about 0.3 s), once per process, so that
-    the first uncertain message does not wait for it."""
+    """Load the embedding model in a thread (about 0.3 s), once per process, so that the first
+    uncertain message does not wait for it. Not a daemon: a process that exits at once (a CLI
+    command refused early) waits for the load, since onnxruntime torn down mid-load aborts the
+    interpreter ("terminate called without an active exception")."""
     cache = shared_embedder()
     if cache is None or _warming.is_set():
         return
     _warming.set()
     warm = getattr(cache.embedder, "warm_up", None)
     if warm is not None:
-        threading.Thread(target=warm, name="safety-embedder-warm-up", daemon=True).start()
+        threading.Thread(target=warm, name="safety-embedder-warm-up", daemon=False).start()

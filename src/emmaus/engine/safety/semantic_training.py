@@ -47,10 +47,10 @@ class SemanticConfig:
     # worse to other writers, so the shipped value is an even blend (chosen on dev).
     alphas: tuple[float, ...] = (0.5,)
     # False-positive budget of the blend's crisis thresholds, on the benign rows out of fold.
-    # Out-of-fold rates run well above the rates on new text (models fitted on 3/4 of the
-    # rows), so this is not the goal's 5%: it is the largest budget (of 0.05 to 0.08, two fold
-    # seeds) whose train-only model kept dev's false-positive rate under 5% (see docs/safety.md).
-    crisis_fpr: float = 0.07
+    # Chosen across authors (docs/safety.md): of 0.04 to 0.08, the largest whose models trained
+    # without one author's split (held-out, or blind) kept that split's false-positive rate
+    # within 5%, both ways.
+    crisis_fpr: float = 0.05
     # Rows with a crisis / a harmful label (out of fold) the gate must let through. Everyday
     # text comes nearest to the thresholds on the harmful heads (they are low), so a gate that
     # let 99% of harmful rows through would embed a third of everyday messages; at 90%, about
