@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     safety_stream_hold: int = Field(
         default=200, ge=48, description="Characters of a stream held back until screened"
     )
+    safety_stream_opening: int = Field(
+        default=24,
+        ge=0,
+        le=47,
+        description="Characters of a stream's first words sent once screened on their own",
+    )
 
     @classmethod
     def settings_customise_sources(

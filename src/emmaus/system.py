@@ -59,7 +59,11 @@ class Engine:
     def build(cls, settings: Settings, catalog: Catalog) -> Engine:
         """Raises `SafetyPolicyError` for a broken policy file (before any model is loaded)."""
         layer = SafetyLayer.from_settings(settings.safety_policy)
-        safety = Safeguard(layer, stream_hold=settings.safety_stream_hold)
+        safety = Safeguard(
+            layer,
+            stream_hold=settings.safety_stream_hold,
+            stream_opening=settings.safety_stream_opening,
+        )
         providers = build_providers(settings, catalog)
         model = str(settings.router_model) if settings.router_model else None
         router = Router(catalog, TierClassifier.load(model))

@@ -183,3 +183,18 @@ def test_moderation_input_past_the_bounds(http: httpx.Client, body: dict[str, An
     response = http.post("/ai/v2/moderations", json=body)
     assert response.status_code == 422
     assert response.json()["error"]["name"] == "INVALID_REQUEST"
+
+
+def test_a_stream_opens_with_its_first_words_not_after_the_hold(http: httpx.Client) -> None:
+    # slow-drip sends a 6-character token every 100 ms: with the whole 200-character hold, the
+    # first text would come after ~34 tokens and be ~100 characters long.
+    payload = {**ask("Tell me about Psalm 23."), "model": "slow-drip", "stream": True}
+    with http.stream("POST", "/ai/v2/chat/completions", json=payload) as response:
+        for line in response.iter_lines():
+            if not line.startswith("data: {"):
+                continue
+            delta = json.loads(line[6:])["choices"][0]["delta"]
+            if delta.get("content"):
+                first = delta["content"]
+                break
+    assert 0 < len(first) <= 24 and first.endswith(" ")

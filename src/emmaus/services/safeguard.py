@@ -58,11 +58,15 @@ class SafetyOutcome:
 
 
 class Safeguard:
-    def __init__(self, layer: SafetyLayer | None, *, stream_hold: int = 200) -> None:
+    def __init__(
+        self, layer: SafetyLayer | None, *, stream_hold: int = 200, stream_opening: int = 0
+    ) -> None:
         """`stream_hold`: characters of a streamed answer held back until screened with what
-        follows them (a smaller hold streams sooner and sees less of what comes next)."""
+        follows them (a smaller hold streams sooner and sees less of what comes next);
+        `stream_opening`: characters of its first words sent once screened on their own."""
         self.layer = layer
         self.stream_hold = stream_hold
+        self.stream_opening = stream_opening
         # Non-`none` verdicts by (stage, action, category): what the metrics will export.
         self.counts: Counter[tuple[str, str, str]] = Counter()
 
@@ -113,7 +117,9 @@ class Safeguard:
     ) -> AsyncIterator[StreamDelta]:
         """Release text once screened with what follows it; tool calls once complete."""
         assert self.layer is not None
-        screen = self.layer.stream_screen(client_id, hold=self.stream_hold)
+        screen = self.layer.stream_screen(
+            client_id, hold=self.stream_hold, opening=self.stream_opening
+        )
         calls: dict[int, ToolCallDelta] = {}
         finish: StreamDelta | None = None
         usage: Usage | None = None

@@ -4,7 +4,12 @@ An upstream read often holds several SSE events; relayed one body message each, 
 costs a pass through the middleware stack and a socket write, which made streaming the most
 expensive path of the gateway under load. Here the body iterator runs in its own task and
 the sender writes whatever has piled up since its last write. Nothing waits to fill a batch:
-a chunk that arrives alone is written at once, so time to first token does not change."""
+a chunk that arrives alone is written at once.
+
+The first `EAGER` chunks (a route's opening events, then the first piece of the answer) are
+each written before the next one is produced: when a whole answer sits in one upstream read,
+the body iterator would otherwise relay (and screen) all of it before the sender ran, and the
+first token would leave with the last."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Send
 
 _END = object()
+EAGER = 2
 
 
 class CoalescingStreamingResponse(StreamingResponse):
@@ -27,15 +33,22 @@ class CoalescingStreamingResponse(StreamingResponse):
         )
         pending: list[bytes] = []
         ready: asyncio.Future[None] | None = None
+        written = asyncio.Event()
         loop = asyncio.get_running_loop()
 
         async def produce() -> None:
             nonlocal ready
+            eager = EAGER
             try:
                 async for chunk in self.body_iterator:
                     pending.append(chunk)
+                    if eager:
+                        written.clear()
                     if ready is not None and not ready.done():
                         ready.set_result(None)
+                    if eager:
+                        eager -= 1
+                        await written.wait()
             finally:
                 pending.append(_END)  # type: ignore[arg-type]
                 if ready is not None and not ready.done():
@@ -59,6 +72,7 @@ class CoalescingStreamingResponse(StreamingResponse):
                     # The last chunks go out with the end of the body: one write fewer.
                     more = not finished or producer.cancelled() or producer.exception() is not None
                     await send({"type": "http.response.body", "body": body, "more_body": more})
+                    written.set()
                 if finished:
                     break
             producer.result()  # re-raise what the body iterator raised

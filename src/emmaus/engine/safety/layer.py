@@ -71,8 +71,12 @@ class SafetyLayer:
             return Verdict("refuse", verdict.categories, verdict.scores, verdict.severity)
         return verdict
 
-    def stream_screen(self, client_id: str | None = None, hold: int = 200) -> StreamScreen:
-        return StreamScreen(lambda text: self.screen_text(text, client_id), hold=hold)
+    def stream_screen(
+        self, client_id: str | None = None, hold: int = 200, opening: int = 0
+    ) -> StreamScreen:
+        return StreamScreen(
+            lambda text: self.screen_text(text, client_id), hold=hold, opening=opening
+        )
 
     def moderate(self, texts: list[str], client_id: str | None = None) -> list[ModerationResult]:
         """OpenAI-shaped moderation of each text on its own, plus our crisis fields."""
