@@ -22,7 +22,7 @@ HARMFUL_ANSWER = (
     "Sure. Step 1: pack the black powder tightly into a steel pipe. Step 2: cap both ends and "
     "drill a hole for the fuse. Step 3: light the fuse and the pipe bomb will explode."
 )
-NONE = {"action": "none", "categories": [], "severity": "none"}
+NONE = {"action": "none", "categories": [], "severity": "none", "resources": []}
 
 
 def ask(text: str, **fields: Any) -> dict[str, Any]:
@@ -66,6 +66,12 @@ def test_crisis_gets_support_with_resources_and_no_model_call(
     text = body["choices"][0]["message"]["content"]
     assert "988" in text and "741741" in text and "911" in text
     assert CRISIS not in text  # the echo model was not asked
+    resources = body["safety"]["resources"]  # the same lines, structured, in the text's order
+    assert resources[0]["name"] == "988 Suicide & Crisis Lifeline"
+    assert resources[0]["contact"] == "Call or text 988" and resources[0]["url"]
+    assert [text.index(r["name"]) for r in resources] == sorted(
+        text.index(r["name"]) for r in resources
+    )
     assert body["choices"][0]["finish_reason"] == "stop"
     assert "safety layer" in body["routing_reason"]
     assert requests_to(upstream, "echo") == before
@@ -106,6 +112,7 @@ def test_crisis_stream_carries_safety_on_first_and_final_chunk(http: httpx.Clien
     final = [e for e in events if e.get("choices") and e["choices"][0]["finish_reason"]][-1]
     assert final["safety"]["action"] == "support"
     assert "988" in stream_text(events)
+    assert events[0]["safety"]["resources"] == final["safety"]["resources"] != []
 
 
 def test_harmful_output_is_replaced_whole(http: httpx.Client) -> None:

@@ -189,3 +189,33 @@ def test_how_long_the_policy_waits() -> None:
     policy = RetryPolicy(max_retries=5, base_delay=0.5, max_delay=4)
     assert all(0 <= policy.delay(n) <= min(4, 0.5 * 2**n) for n in range(8) for _ in range(20))
     assert policy.delay(0, _response(429, headers={"Retry-After": "60"})) == 4  # capped
+
+
+def test_safety_resources_are_typed() -> None:
+    from emmaus_client.types import HelpResource, Safety
+
+    safety = Safety.from_dict(
+        {
+            "action": "support",
+            "categories": ["self_harm"],
+            "severity": "high",
+            "resources": [
+                {
+                    "name": "988 Suicide & Crisis Lifeline",
+                    "contact": "Call or text 988",
+                    "description": "24/7",
+                    "url": "https://988lifeline.org",
+                },
+                {"name": "Emergency services", "contact": "Call 911", "description": ""},
+                "not a resource",
+            ],
+        }
+    )
+    assert safety is not None and safety.resources == [
+        HelpResource(
+            "988 Suicide & Crisis Lifeline", "Call or text 988", "24/7", "https://988lifeline.org"
+        ),
+        HelpResource("Emergency services", "Call 911"),
+    ]
+    older = Safety.from_dict({"action": "none", "categories": [], "severity": "none"})
+    assert older is not None and older.resources == []  # a server without the field

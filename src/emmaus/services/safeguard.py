@@ -16,6 +16,8 @@ from typing import Literal
 
 from emmaus.engine.safety.layer import SafetyLayer
 from emmaus.engine.safety.messages import (
+    HelpResource,
+    help_resources,
     output_replacement_message,
     refusal_message,
     support_message,
@@ -38,6 +40,9 @@ class SafetyOutcome:
 
     input: Verdict = field(default_factory=lambda: Verdict.NONE)
     output: Verdict = field(default_factory=lambda: Verdict.NONE)
+    # For a `support` input: the help resources the layer's answer lists, in the same order,
+    # so a client can show them as links or buttons without reading them out of the text.
+    resources: tuple[HelpResource, ...] = ()
 
     @property
     def verdict(self) -> Verdict:
@@ -50,10 +55,15 @@ class SafetyOutcome:
 
     def to_dict(self) -> dict[str, object]:
         verdict = self.verdict
+        resources = self.resources if verdict.action == "support" else ()
         return {
             "action": verdict.action,
             "categories": list(verdict.categories),
             "severity": verdict.severity,
+            "resources": [
+                {"name": r.name, "contact": r.contact, "description": r.description, "url": r.url}
+                for r in resources
+            ],
         }
 
 
@@ -76,9 +86,13 @@ class Safeguard:
         if self.layer is None or screening != "full":
             return SafetyOutcome()
         verdict = self.layer.assess_input(messages, client_id)
-        if verdict.action != "none":
-            self._record("input", verdict, client_id)
-        return SafetyOutcome(input=verdict)
+        if verdict.action == "none":
+            return SafetyOutcome(input=verdict)
+        self._record("input", verdict, client_id)
+        resources: tuple[HelpResource, ...] = ()
+        if verdict.action == "support":
+            resources = tuple(help_resources(verdict, self.layer.policy_for(client_id)))
+        return SafetyOutcome(input=verdict, resources=resources)
 
     def layer_answer(
         self, outcome: SafetyOutcome, client_id: str | None, tradition: str | None

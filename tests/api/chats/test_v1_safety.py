@@ -17,7 +17,7 @@ from tests.api.chats.v1_support import V1Server, v1_server, v1_settings
 from tests.support.module_databases import module_database_url  # noqa: F401
 
 CRISIS = "I want to end my life tonight, I have the pills ready."
-NONE = {"action": "none", "categories": [], "severity": "none"}
+NONE = {"action": "none", "categories": [], "severity": "none", "resources": []}
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,7 @@ def test_crisis_message_is_answered_with_resources_and_stored(http: httpx.Client
     body = response.json()
     assert body["safety"]["action"] == "support" and "self_harm" in body["safety"]["categories"]
     assert "988" in body["message"] and body["success"] is True
+    assert any(r["contact"] == "Call or text 988" for r in body["safety"]["resources"])
     assert body["suggestions"] == []  # nothing model-written beside a crisis answer
     history = http.get("/ai/v1/chat", params={"chat_id": body["chat_id"]}).json()
     user, reply = history["messages"]

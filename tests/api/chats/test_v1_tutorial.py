@@ -87,7 +87,12 @@ def test_the_tutorial_flow(server: V1Server) -> None:
         "intent",
         "safety",  # Emmaus: what the safety layer did
     }
-    assert first["safety"] == {"action": "none", "categories": [], "severity": "none"}
+    assert first["safety"] == {
+        "action": "none",
+        "categories": [],
+        "severity": "none",
+        "resources": [],
+    }
     assert ID["c"].match(first["chat_id"]) and ID["q"].match(first["query_id"])
     assert ID["m"].match(first["message_id"]) and TIMESTAMP.match(first["timestamp"])
     assert first["success"] is True and first["message"] == question  # the echo model

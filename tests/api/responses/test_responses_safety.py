@@ -66,6 +66,7 @@ def test_crisis_gets_support_with_resources(
     assert "988" in text
     assert body["safety"]["action"] == "support"
     assert body["safety"]["categories"]
+    assert body["safety"]["resources"][0]["contact"] == "Call or text 988"
     assert requests_to(upstream, "echo+tag-rfast") == before  # the model was not asked
     stored = http.get(f"/ai/v1/responses/{body['id']}").json()
     assert stored["safety"]["action"] == "support"

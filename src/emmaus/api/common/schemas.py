@@ -18,6 +18,13 @@ class ErrorObject(BaseModel):
     param: str | None = Field(default=None, description="The request field at fault, if one is")
 
 
+class HelpResourceOut(BaseModel):
+    name: str = Field(description='e.g. "988 Suicide & Crisis Lifeline"')
+    contact: str = Field(description='How to reach it, e.g. "Call or text 988"')
+    description: str
+    url: str | None = None
+
+
 class SafetyOut(BaseModel):
     """What the safety layer did: `support` (a crisis: care and help resources), `refuse` (a
     harmful request or a flagged answer: `finish_reason: "content_filter"`) or `none`."""
@@ -25,6 +32,11 @@ class SafetyOut(BaseModel):
     action: Literal["none", "support", "refuse"]
     categories: list[str] = Field(description="The flagged categories, crisis ones first")
     severity: Literal["none", "low", "medium", "high"]
+    resources: list[HelpResourceOut] = Field(
+        default_factory=list,
+        description="With `support`: the help resources the answer lists, in its order (the "
+        "client's locale), to show as links or buttons; otherwise empty",
+    )
 
 
 class CompletionError(BaseModel):

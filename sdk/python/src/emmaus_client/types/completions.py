@@ -27,21 +27,43 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class HelpResource:
+    """A help line the safety layer's support answer lists ("988 Suicide & Crisis Lifeline")."""
+
+    name: str
+    contact: str
+    description: str = ""
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Safety:
     """What Emmaus' safety layer did: `support` (crisis resources), `refuse` or `none`."""
 
     action: str
     categories: list[str]
     severity: str
+    resources: list[HelpResource] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: Any) -> Safety | None:
         if not isinstance(data, dict):
             return None
+        resources = [
+            HelpResource(
+                str(r.get("name", "")),
+                str(r.get("contact", "")),
+                str(r.get("description") or ""),
+                r.get("url") if isinstance(r.get("url"), str) else None,
+            )
+            for r in data.get("resources") or []
+            if isinstance(r, dict)
+        ]
         return cls(
             str(data.get("action", "none")),
             list(data.get("categories") or []),
             str(data.get("severity", "none")),
+            resources,
         )
 
 
