@@ -23,11 +23,13 @@ async def _never_disconnects() -> dict[str, Any]:
 
 async def test_ready_chunks_leave_together_and_late_ones_alone() -> None:
     async def events() -> AsyncIterator[bytes]:
-        yield b"a"
+        yield b"a"  # the opening and the first piece leave alone, before more is produced
         yield b"b"
         yield b"c"
-        await asyncio.sleep(0.01)
         yield b"d"
+        yield b"e"
+        await asyncio.sleep(0.01)
+        yield b"f"
 
     sent: list[dict[str, Any]] = []
 
@@ -36,7 +38,7 @@ async def test_ready_chunks_leave_together_and_late_ones_alone() -> None:
 
     await CoalescingStreamingResponse(events())(SCOPE, _never_disconnects, send)
     bodies = [(m["body"], m["more_body"]) for m in sent if m["type"] == "http.response.body"]
-    assert bodies == [(b"abc", True), (b"d", False)]
+    assert bodies == [(b"a", True), (b"b", True), (b"cde", True), (b"f", False)]
 
 
 async def test_an_abandoned_response_closes_its_iterator() -> None:

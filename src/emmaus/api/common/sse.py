@@ -53,6 +53,12 @@ class CoalescingStreamingResponse(StreamingResponse):
                 pending.append(_END)  # type: ignore[arg-type]
                 if ready is not None and not ready.done():
                     ready.set_result(None)
+                # Cancelled between chunks (waiting for an eager write), the iterator is not
+                # inside an await to receive the cancellation: close it here, so that the model
+                # call behind it stops now rather than when the generator is collected.
+                aclose = getattr(self.body_iterator, "aclose", None)
+                if aclose is not None:
+                    await aclose()
 
         producer = asyncio.ensure_future(produce())
         try:

@@ -38,20 +38,46 @@ Emit = Callable[[object], None]
 
 class PartialSaver:
     """Saves a streaming reply's text in bounded batches (at most one write in flight, one
-    every `partial_save_interval` seconds), so a crash keeps what the client already saw."""
+    every `partial_save_interval` seconds), so a crash keeps what the client already saw. Text
+    offered within the interval is saved when it ends (a stream that sends its first words and
+    then holds the rest back must not lose them to a crash)."""
 
     def __init__(self, kit: TurnKit, reply: StoredMessage) -> None:
         self.kit, self.reply = kit, reply
         self.interval = kit.settings.partial_save_interval
         self.last = time.monotonic()
-        self.writing: asyncio.Task[None] | None = None
+        self.latest = self.saved = ""
+        self.flusher: asyncio.Task[None] | None = None
+        self.sleeping = False
 
     def offer(self, text: str) -> None:
-        now = time.monotonic()
-        if now - self.last < self.interval or (self.writing and not self.writing.done()):
-            return
-        self.last = now
-        self.writing = self.kit.tasks.spawn(self.kit.manager.save_partial(self.reply, text))
+        self.latest = text
+        if self.flusher is None or self.flusher.done():
+            self.flusher = self.kit.tasks.spawn(self._flush())
+
+    async def _flush(self) -> None:
+        while self.latest != self.saved:
+            wait = self.interval - (time.monotonic() - self.last)
+            if wait > 0:
+                self.sleeping = True
+                try:
+                    await asyncio.sleep(wait)
+                finally:
+                    self.sleeping = False
+            text = self.latest
+            self.last = time.monotonic()
+            try:
+                await self.kit.manager.save_partial(self.reply, text)
+            except Exception as exc:  # the store is away: the settle (or its retry) writes it
+                log.warning("partial save of %s failed: %r", self.reply.id, exc)
+                return
+            self.saved = text
+
+    def close(self) -> None:
+        """The stream is over (its reply is settled next): a save still waiting is not needed;
+        one already writing finishes (it only touches a reply that is still pending)."""
+        if self.flusher is not None and self.sleeping:
+            self.flusher.cancel()
 
 
 class TurnRun:
@@ -248,6 +274,7 @@ class TurnRun:
                     finish = delta.finish_reason
                     break
         finally:
+            saver.close()
             aclose = getattr(deltas, "aclose", None)
             if aclose is not None:
                 await aclose()
