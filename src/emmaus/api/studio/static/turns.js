@@ -91,9 +91,11 @@ export function renderReplyText(turn, body, help) {
   let text = turn.message || "";
   help.replaceChildren();
   if (turn.safety?.action === "support") {
+    // The structured list when the server sends one (safety.resources); else read from the text.
     const split = splitResources(text);
-    if (split.resources.length) {
-      help.append(helpPanel(split.resources));
+    const listed = turn.safety.resources?.length ? turn.safety.resources : split.resources;
+    if (listed.length) {
+      help.append(helpPanel(listed));
       text = split.text;
     }
   }
