@@ -304,3 +304,15 @@ def test_a_model_failing_mid_stream_ends_in_response_failed(server: V1Server) ->
         whole = http.post("/ai/v1/responses", json={"model": "broken", "input": "again"})
         assert whole.status_code in (502, 503), whole.text
         assert whole.json()["error"]["name"].startswith("PROVIDER")
+
+
+def test_created_shows_the_response_before_its_answer(client: OpenAI) -> None:
+    # A fast model can settle the reply before the stream's first event is written; the
+    # `response.created` event must still be the response as it was (the SDK refuses an
+    # `output_item.added` for an index that `created` already held).
+    for _ in range(10):
+        with client.responses.stream(model="echo-mid", input="quick") as stream:
+            events = list(stream)
+        created = events[0]
+        assert created.type == "response.created"
+        assert created.response.status == "in_progress" and created.response.output == []

@@ -81,6 +81,9 @@ class ResponseRun:
         self.service = service
         self.chat = chat
         self.reply = reply
+        # As it was before the model answered: `response.created` is written from this, and
+        # a fast model may have settled `reply` by the time the stream's first event is made.
+        self.placeholder = reply
         self.plan = plan
         self.stored = stored
         self.text = ""
@@ -90,7 +93,7 @@ class ResponseRun:
     @property
     def pending(self) -> ResponseRecord:
         """The response as it is before the model answers (`response.created`)."""
-        return ResponseRecord(self.chat, self.reply, stored=self.stored)
+        return ResponseRecord(self.chat, self.placeholder, stored=self.stored)
 
     # -- running -------------------------------------------------------------------------------
 
