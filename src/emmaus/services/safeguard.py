@@ -18,6 +18,7 @@ from emmaus.engine.safety.layer import SafetyLayer
 from emmaus.engine.safety.messages import (
     HelpResource,
     help_resources,
+    lists_resources,
     output_replacement_message,
     refusal_message,
     support_message,
@@ -40,8 +41,9 @@ class SafetyOutcome:
 
     input: Verdict = field(default_factory=lambda: Verdict.NONE)
     output: Verdict = field(default_factory=lambda: Verdict.NONE)
-    # For a `support` input: the help resources the layer's answer lists, in the same order,
-    # so a client can show them as links or buttons without reading them out of the text.
+    # The help resources the layer's own text lists (a support answer, or a refusal or
+    # replacement that turns to support), in its order, so a client can show them as links or
+    # buttons without reading them out of the text.
     resources: tuple[HelpResource, ...] = ()
 
     @property
@@ -55,14 +57,13 @@ class SafetyOutcome:
 
     def to_dict(self) -> dict[str, object]:
         verdict = self.verdict
-        resources = self.resources if verdict.action == "support" else ()
         return {
             "action": verdict.action,
             "categories": list(verdict.categories),
             "severity": verdict.severity,
             "resources": [
                 {"name": r.name, "contact": r.contact, "description": r.description, "url": r.url}
-                for r in resources
+                for r in self.resources
             ],
         }
 
@@ -89,10 +90,7 @@ class Safeguard:
         if verdict.action == "none":
             return SafetyOutcome(input=verdict)
         self._record("input", verdict, client_id)
-        resources: tuple[HelpResource, ...] = ()
-        if verdict.action == "support":
-            resources = tuple(help_resources(verdict, self.layer.policy_for(client_id)))
-        return SafetyOutcome(input=verdict, resources=resources)
+        return SafetyOutcome(input=verdict, resources=self._resources(verdict, client_id))
 
     def layer_answer(
         self, outcome: SafetyOutcome, client_id: str | None, tradition: str | None
@@ -116,9 +114,7 @@ class Safeguard:
         verdict = self.layer.screen_text("\n".join(t for t in texts if t), client_id)
         if not verdict.flagged:
             return completion
-        outcome.output = verdict
-        self._record("output", verdict, client_id)
-        replacement = output_replacement_message(verdict, self.layer.policy_for(client_id))
+        replacement = self._replace_output(outcome, verdict, client_id)
         return replace(
             completion, content=replacement, tool_calls=[], finish_reason="content_filter"
         )
@@ -167,9 +163,7 @@ class Safeguard:
                 arguments = "\n".join(call.arguments for call in calls.values())
                 verdict = self.layer.screen_text(arguments, client_id)
             if verdict.flagged:
-                outcome.output = verdict
-                self._record("output", verdict, client_id)
-                text = output_replacement_message(verdict, self.layer.policy_for(client_id))
+                text = self._replace_output(outcome, verdict, client_id)
                 yield StreamDelta(content=text, finish_reason="content_filter", usage=usage)
                 return
             text = ((released if finish is not None else "") + rest) or None
@@ -182,6 +176,22 @@ class Safeguard:
             aclose = getattr(deltas, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+    def _resources(self, verdict: Verdict, client_id: str | None) -> tuple[HelpResource, ...]:
+        assert self.layer is not None
+        if not lists_resources(verdict):
+            return ()
+        return tuple(help_resources(verdict, self.layer.policy_for(client_id)))
+
+    def _replace_output(
+        self, outcome: SafetyOutcome, verdict: Verdict, client_id: str | None
+    ) -> str:
+        """Record a flagged output on `outcome`; the text that replaces (or ends) it."""
+        assert self.layer is not None
+        outcome.output = verdict
+        outcome.resources = self._resources(verdict, client_id)
+        self._record("output", verdict, client_id)
+        return output_replacement_message(verdict, self.layer.policy_for(client_id))
 
     def _record(self, stage: str, verdict: Verdict, client_id: str | None) -> None:
         for category in verdict.categories:

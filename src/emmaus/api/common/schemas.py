@@ -34,8 +34,9 @@ class SafetyOut(BaseModel):
     severity: Literal["none", "low", "medium", "high"]
     resources: list[HelpResourceOut] = Field(
         default_factory=list,
-        description="With `support`: the help resources the answer lists, in its order (the "
-        "client's locale), to show as links or buttons; otherwise empty",
+        description="The help resources the layer's text lists (a support answer, or a refusal "
+        "or replacement that turns to support), in its order, in the client's locale, to show "
+        "as links or buttons; otherwise empty",
     )
 
 

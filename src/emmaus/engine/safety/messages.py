@@ -100,6 +100,17 @@ def help_resources(verdict: Verdict, policy: ClientPolicy | None = None) -> list
     ]
 
 
+def lists_resources(verdict: Verdict) -> bool:
+    """Whether the layer's message for a flagged `verdict` lists help resources: a support
+    answer, and a refusal or replacement for a crisis or a self-harm method (the person asking
+    may be at risk)."""
+    return (
+        verdict.action == "support"
+        or verdict.crisis
+        or "self_harm_instructions" in verdict.categories
+    )
+
+
 def support_message(
     verdict: Verdict, policy: ClientPolicy | None = None, tradition: str | None = None
 ) -> str:
@@ -126,7 +137,7 @@ def refusal_message(
     verdict: Verdict, policy: ClientPolicy | None = None, tradition: str | None = None
 ) -> str:
     """A short, kind refusal. A request for self-harm methods gets a support message instead."""
-    if verdict.crisis or "self_harm_instructions" in verdict.categories:
+    if lists_resources(verdict):
         return support_message(verdict, policy, tradition)
     first = next((c for c in verdict.categories if c in _REFUSALS), None)
     reason = _REFUSALS.get(first or "", "I can't help with that.")
@@ -136,7 +147,7 @@ def refusal_message(
 def output_replacement_message(verdict: Verdict, policy: ClientPolicy | None = None) -> str:
     """What replaces (or ends) a model answer the output screen flagged."""
     text = "I started to write something I shouldn't share, so I've stopped there."
-    if "self_harm_instructions" in verdict.categories or verdict.crisis:
+    if lists_resources(verdict):
         lines = "\n".join(r.line() for r in help_resources(verdict, policy))
         return (
             f"{text} If you're having a hard time, please reach out to someone now; "
