@@ -6,16 +6,17 @@ from pathlib import Path
 from bench.safety_near_duplicates import features, nearest
 
 from emmaus.engine.safety.dataset import Row, read_rows
-from emmaus.engine.safety.train import SPLITS, training_rows
+from emmaus.engine.safety.train import SPLITS, TEST_PREFIX, TEST_SPLIT, training_rows
 
 DATA = Path(__file__).resolve().parents[3] / "datasets" / "safety"
-TEST = DATA / "heldout_v2.jsonl"
+TEST = DATA / f"{TEST_SPLIT}.jsonl"
 
 
 def test_training_never_reads_the_test_split():
-    assert "heldout_v2" not in SPLITS
+    assert TEST_SPLIT == "heldout_v3"
+    assert TEST_SPLIT not in SPLITS
     ids = {row.id for row in training_rows(DATA)}
-    assert not any(i.startswith("h2-") for i in ids)
+    assert not any(i.startswith(TEST_PREFIX) for i in ids)
     assert ids.isdisjoint(row.id for row in read_rows(TEST))
 
 

@@ -14,6 +14,15 @@ the training data (the policy's default threshold). How one input is scored:
 4. Crisis patterns (`patterns`) that match the newest message raise their category to at least
    `patterns.FLOOR`; patterns that match the context raise it to at least `context_floor` (a
    crisis said two turns ago still stands when the newest turn is "ok" or "thanks").
+5. A clear crisis stands for `CARRY_TURNS` turns: when one of the last `CARRY_TURNS` earlier
+   turns, read alone by the first stage (steps 1-4 without the embedding, cached), scores
+   `CARRY_MIN` or more for a crisis category, the newest turn scores at least that too. "I'm in
+   the bath with the knife" followed by "can you recommend a peaceful song" is still a crisis.
+   Only clear ones carry: short sad turns ("the house feels so empty now") often score over the
+   threshold alone, and a grief conversation must not be treated as a crisis for three turns
+   (chosen on the dev splits, with the models trained before heldout_v2 joined them: at 0.9, 16
+   missed crisis conversations caught for 1 benign one flagged; at 0.8, 24 for 7).
+   Harmful-request categories do not carry (a refused request does not taint the next one).
 
 Between steps 1 and 2, when the first stage is uncertain (its highest calibrated logit is over
 the second stage's gate), the logits are blended with those of the sentence-embedding stage
@@ -50,6 +59,8 @@ _CRISIS_IDX = np.array([CATEGORIES.index(c) for c in CRISIS_CATEGORIES])
 _HARMFUL_IDX = np.array([CATEGORIES.index(c) for c in HARMFUL_CATEGORIES])
 _CHUNK = MAX_BYTES // 2  # characters; normalised text may take more bytes than characters
 _OUTPUT_WINDOW = 600
+CARRY_TURNS = 3
+CARRY_MIN = 0.9
 
 
 def _chunks(normalized: str) -> list[str]:
@@ -110,6 +121,7 @@ class SafetyClassifier:
         self._weights = np.ascontiguousarray(model.weights[:, order])
         self._bias = model.bias.astype(np.float64)[order]
         self._turn_cache: dict[str, tuple[np.ndarray, int]] = {}
+        self._alone_cache: dict[str, dict[str, float]] = {}
 
     @classmethod
     def load(
@@ -167,19 +179,29 @@ class SafetyClassifier:
         assert best is not None
         return best
 
-    def head_logits(self, normalized: str, turns: tuple[str, ...]) -> np.ndarray:
-        """The first stage's logits, blended with the second stage's when it is uncertain."""
+    def head_logits(
+        self, normalized: str, turns: tuple[str, ...], second: bool = True
+    ) -> np.ndarray:
+        """The first stage's logits, blended with the second stage's when it is uncertain (and
+        `second`)."""
         z = self.logits(normalized, turns)
-        if self.second is not None and self.embedder is not None and self.second.gated(z):
+        if (
+            second
+            and self.second is not None
+            and self.embedder is not None
+            and self.second.gated(z)
+        ):
             self.second_runs += 1
             newest = self.embedder.embed(normalized or " ")
             z = self.second.blend(z, newest, self.embedder.context(turns))
         return z
 
-    def head_scores(self, text: str, context: Sequence[str] = ()) -> np.ndarray:
+    def head_scores(
+        self, text: str, context: Sequence[str] = (), second: bool = True
+    ) -> np.ndarray:
         """Probabilities of the twelve heads after guard damping (steps 1-2), no patterns."""
         normalized = normalize(text)
-        p = 1.0 / (1.0 + np.exp(-self.head_logits(normalized, context_turns(context))))
+        p = 1.0 / (1.0 + np.exp(-self.head_logits(normalized, context_turns(context), second)))
         if self.guard_damp != 1.0 and dampened(normalized) and not pattern_floors(normalized):
             p = np.where(_CRISIS, p * self.guard_damp, p)
         return p
@@ -203,7 +225,17 @@ class SafetyClassifier:
         "is this enough for me") is also scored as self-harm, at least as high: the person
         asking may be the one at risk (the data labels such rows with both); not when the text
         has a framing guard ("my character", "for my essay": `patterns`)."""
-        p = combine_heads(self.head_scores(text, context))
+        scores = self._score(text, context)
+        for turn in context[-CARRY_TURNS:] if self.use_patterns else ():
+            alone = self._alone(turn)
+            for category in CRISIS_CATEGORIES:
+                if alone[category] >= CARRY_MIN:
+                    scores[category] = max(scores[category], alone[category])
+        return scores
+
+    def _score(self, text: str, context: Sequence[str], second: bool = True) -> dict[str, float]:
+        """Steps 1-4 (see the module's docstring)."""
+        p = combine_heads(self.head_scores(text, context, second))
         scores = {c: float(v) for c, v in zip(CATEGORIES, p, strict=True)}
         for category, floor in self.floors(text, context).items():
             scores[category] = max(scores[category], floor)
@@ -211,6 +243,19 @@ class SafetyClassifier:
         if first_person(normalized) and not dampened(normalized):
             scores["self_harm"] = max(scores["self_harm"], scores["self_harm_instructions"])
         return {c: round(v, 4) for c, v in scores.items()}
+
+    def _alone(self, turn: str) -> dict[str, float]:
+        """An earlier turn's scores read on its own by the first stage (step 5), cached. Not the
+        second: an embedding costs ~5 ms, and the previous turn was last scored with its own
+        context, so every turn would embed one more text."""
+        cached = self._alone_cache.get(turn)
+        if cached is None:
+            blank = not turn.strip()
+            cached = dict.fromkeys(CATEGORIES, 0.0) if blank else self._score(turn, (), False)
+            if len(self._alone_cache) >= 4096:
+                self._alone_cache.pop(next(iter(self._alone_cache)))
+            self._alone_cache[turn] = cached
+        return cached
 
     def score_output(self, text: str) -> dict[str, float]:
         """Scores for model-written text: crisis categories are 0; harmful ones are the larger of

@@ -3,14 +3,14 @@
     python -m emmaus.engine.safety.train [--data datasets/safety] [--out PATH]
         [--semantic-out PATH | --no-semantic]
 
-Fits on the `SPLITS` of the safety data (train and dev, and the first held-out and blind splits,
-which were looked at during development and are dev data now), plus everyday requests as benign
-rows (the routing data's train and dev conversations, `--ordinary`), with thresholds from 4-fold
-cross-validation on those rows (see `training`); then the second stage on the same rows and
-folds (see `semantic_training`). The test split, `heldout_v2.jsonl`, and routing's held-out
-file are never read here. The same data always gives a byte-identical `model.npz`; `semantic.npz` is
-byte-identical on one machine (its embeddings come from onnxruntime, whose kernels may differ
-in the last bits between CPUs)."""
+Fits on the `SPLITS` of the safety data (train and dev, and the earlier test splits: held-out,
+blind and held-out v2, which were looked at during development and are dev data now), plus
+everyday requests as benign rows (the routing data's train and dev conversations,
+`--ordinary`), with thresholds from 4-fold cross-validation on those rows (see `training`);
+then the second stage on the same rows and folds (see `semantic_training`). The test split,
+`heldout_v3.jsonl`, and routing's held-out file are never read here. The same data always gives
+a byte-identical `model.npz`; `semantic.npz` is byte-identical on one machine (its embeddings
+come from onnxruntime, whose kernels may differ in the last bits between CPUs)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,12 @@ from emmaus.engine.safety import artifact, semantic
 from emmaus.engine.safety.dataset import Row, ordinary_rows, read_rows
 from emmaus.engine.safety.training import train_with_folds
 
-# What the shipped models learn from. `heldout` and `blind` were test splits once; their results
-# were looked at while the method was developed, so they became dev data (datasets/safety/README).
-SPLITS: tuple[str, ...] = ("train", "dev", "heldout", "blind")
+# What the shipped models learn from. `heldout`, `blind` and `heldout_v2` were test splits once;
+# their results were looked at while the method was developed, so they became dev data
+# (datasets/safety/README).
+SPLITS: tuple[str, ...] = ("train", "dev", "heldout", "blind", "heldout_v2")
+TEST_SPLIT = "heldout_v3"
+TEST_PREFIX = "h3-"
 
 
 def training_rows(
@@ -74,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     rows = training_rows(args.data, args.ordinary)
-    if any(row.id.startswith("h2-") for row in rows):
-        raise SystemExit("the test split (heldout_v2) must never be trained on")
+    if any(row.id.startswith(TEST_PREFIX) for row in rows):
+        raise SystemExit(f"the test split ({TEST_SPLIT}) must never be trained on")
     model, second = train_both(rows, with_semantic=not args.no_semantic)
     artifact.save(model, args.out)
     print(
