@@ -51,6 +51,9 @@ def test_anchors_never_hide_a_match():
         ("my stepdad beats me", "abuse"),
         ("I'm going to shoot them all", "violence_threat"),
         ("she isn't breathing", "medical_emergency"),
+        ("I don't want to live like this anymore", "self_harm"),
+        ("i dont want to live without her", "self_harm"),
+        ("tonight is goodbye", "self_harm"),
     ],
 )
 def test_rules_fire(text, category):
@@ -68,6 +71,10 @@ def test_rules_fire(text, category):
         "he beat me at chess again",
         "what are the signs of a heart attack",
         "i've overdosed on christmas movies this week",
+        "I don't want to live in this town anymore, where should we move?",
+        "we don't want to live with my in-laws again",
+        "Tonight's the night! I'm proposing at dinner",
+        "I can't breathe, I'm laughing so hard",
     ],
 )
 def test_guards(text):

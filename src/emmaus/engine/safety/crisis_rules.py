@@ -81,7 +81,9 @@ CRISIS_RULES: tuple[tuple[str, str, str], ...] = (
     (
         "self_harm",
         "live alive here exist wake",
-        r"\bi (?:dont|no longer) want to (?:live|be alive|be here|exist|wake up)\b",
+        # "live in this city", "live at home", "live near my parents": where, not whether.
+        r"\bi (?:dont|no longer) want to (?:live(?! (?:in|at|near|on|there|with (?:my|him|her|"
+        r"them|roommates?))\b)|be alive|be here(?! in)|exist|wake up)\b",
     ),
     (
         "self_harm",
@@ -113,8 +115,8 @@ CRISIS_RULES: tuple[tuple[str, str, str], ...] = (
     (
         "self_harm",
         "tonight today tonights todays",
-        r"\b(?:tonight is|today is|tonights|todays) (?:goodbye|my last night|the night|the day|"
-        r"the last time)\b",
+        # Not "tonight's the night" / "today is the day": said of proposals, launches, races.
+        r"\b(?:tonight is|today is|tonights|todays) (?:goodbye|my last night|the last time)\b",
     ),
     ("self_harm", "goodbye last", r"\bthis is (?:goodbye|my last night|the last time)\b"),
     (

@@ -75,6 +75,7 @@ _GUARDS = re.compile(
     r"\b(?:killing me|kill me now|killed it|kill it|killing it|dying to|to die for|die of "
     r"(?:embarrassment|laughter|boredom|cringe|shame)|died laughing|kill myself laughing|"
     r"dead tired|dying of laughter|could kill for|murder a|my feet|my back is killing|"
+    r"laughing so hard|im laughing|from laughing|cant stop laughing|"
     r"in (?:the|a) (?:game|movie|film|book|novel|story|show|series|video game)|"
     r"fortnite|minecraft|call of duty|roblox|gta|zombies?|character|novel|fiction|screenplay|"
     r"poem|lyrics?|song|quote|essay|research|statistics|rate of|rates of|prevention|what are "
