@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from emmaus.engine.safety.concepts import EXTRA_DIM, concept_features, concept_mask
-from emmaus.engine.safety.features import FeatureSpec, group_values, hashed
+from emmaus.engine.safety.features import FeatureSpec, hashed
 from emmaus.engine.safety.normalize import normalize
 
 CONTEXT_TURNS = 4
@@ -49,17 +49,30 @@ def input_dim(spec: FeatureSpec) -> int:
     return spec.dim + EXTRA_DIM
 
 
+def _unit(idx: np.ndarray, weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct bucket once, valued weight * count / (L2 norm of the counts): a group's
+    vector has length `weight` whatever the text. Dividing by the square root of the number of
+    n-grams instead gave a text that repeats itself ("word word word ...") a vector 17 times
+    longer than any sentence's, and with it any score the weights of its few n-grams allowed."""
+    if not idx.shape[0]:
+        return _NO_IDX, _NO_VAL
+    buckets, counts = np.unique(idx, return_counts=True)
+    norm = float(np.sqrt(np.dot(counts, counts)))
+    return buckets, counts.astype(np.float32) * np.float32(weight / norm)
+
+
 def text_features(
     normalized: str, spec: FeatureSpec, context: bool = False
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(n-gram indices, their values, concept bitmask) of one normalised text."""
     word_idx, char_idx, runs = hashed(normalized, spec, context=context)
-    vw, vc = group_values(spec, word_idx, char_idx)
-    idx = np.concatenate([word_idx, char_idx])
-    vals = np.concatenate(
-        [np.full(word_idx.shape[0], vw, np.float32), np.full(char_idx.shape[0], vc, np.float32)]
+    words, word_vals = _unit(word_idx, spec.word_weight)
+    chars, char_vals = _unit(char_idx, spec.char_weight)
+    return (
+        np.concatenate([words, chars]),
+        np.concatenate([word_vals, char_vals]),
+        concept_mask(runs),
     )
-    return idx, vals, concept_mask(runs)
 
 
 def turn_scale(turns: int, context_weight: float) -> float:

@@ -8,7 +8,7 @@ n, char n, newest message or context), mixed, and its top `bits` bits are the bu
 unsalted word-run hashes are looked up in the concept lexicon (`concepts`).
 
 A text becomes (word indices, char indices, concept bitmask). The model's input vector is
-x = sum_groups weight_g * counts_g / sqrt(len_g) over the n-gram groups, plus the concept
+x = sum_groups weight_g * counts_g / ||counts_g|| over the n-gram groups, plus the concept
 features (see `encoding`), so a linear score is a gather and a sum."""
 
 from __future__ import annotations
@@ -143,12 +143,3 @@ def hashed(
     x *= _M1
     idx = (x >> np.uint64(64 - spec.bits)).astype(np.intp)
     return idx[: word_h.shape[0]], idx[word_h.shape[0] :], all_runs
-
-
-def group_values(
-    spec: FeatureSpec, word_idx: np.ndarray, char_idx: np.ndarray
-) -> tuple[float, float]:
-    """The value every occurrence adds to x in each group."""
-    w = spec.word_weight / np.sqrt(word_idx.shape[0]) if word_idx.shape[0] else 0.0
-    c = spec.char_weight / np.sqrt(char_idx.shape[0]) if char_idx.shape[0] else 0.0
-    return float(w), float(c)
