@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import String, cast, select
 
 from emmaus.conversations.manager import ConversationManager
-from emmaus.conversations.schema import COMPLETE, FAILED, PENDING
+from emmaus.conversations.schema import COMPLETE, FAILED, PENDING, MessageRow
 from emmaus.conversations.types import NewMessage, Replay, ReplyUpdate, Turn
 from emmaus.errors import ChatNotFound, InvalidChatOperation
 from emmaus.store import Database
@@ -119,6 +120,42 @@ async def test_racing_requests_with_one_key_write_one_turn(manager: Conversation
     assert sum(isinstance(r, Turn) for r in results) == 1
     _, messages = await manager.history(ALICE, chat.id, include_pending=True)
     assert len(messages) == 2
+
+
+async def test_every_way_of_appending_a_turn_stores_the_same_row(db: Database) -> None:
+    """A plain append (on PostgreSQL one statement: `append_pg`) and an append with an
+    idempotency key (the ORM's unit of work) write the same columns: JSON null and SQL NULL
+    alike, defaults, lease, status."""
+    manager = ConversationManager(db, instance_id="instance-a")
+    chat = await manager.create_chat(ALICE)
+    plain = await manager.start_turn(ALICE, chat.id, user("same", stream=1), context_rows=4)
+    keyed = await manager.start_turn(ALICE, chat.id, user("same", stream=1), idempotency=("k", "f"))
+    assert isinstance(plain, Turn) and isinstance(keyed, Turn)
+    assert keyed.user.parent_id == plain.reply.id and plain.reply.parent_id == plain.user.id
+    assert (plain.user.seq, plain.reply.seq, keyed.user.seq) == (1, 2, 3)
+    assert plain.chat.head_message_id == plain.reply.id and plain.chat.last_seq == 2
+    assert [m.content for m in plain.preloaded.rows] == ["same"]  # type: ignore[union-attr]
+    columns = [c for c in MessageRow.__table__.columns if c.name not in _PER_ROW]
+    # Each column as the database holds it: JSON null and SQL NULL read apart.
+    shown = [cast(c, String).label(c.name) for c in columns]
+    shown += [(c == None).label(f"{c.name} is null") for c in columns]  # noqa: E711
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                select(*shown).where(MessageRow.chat_id == chat.id).order_by(MessageRow.seq)
+            )
+        ).all()
+    assert [tuple(r) for r in rows[:2]] == [tuple(r) for r in rows[2:]]
+    stored = await manager.history(ALICE, chat.id, include_pending=True)
+    assert [(m.seq, m.status) for m in stored[1]] == [
+        (1, COMPLETE),
+        (2, PENDING),
+        (3, COMPLETE),
+        (4, PENDING),
+    ]
+
+
+_PER_ROW = {"id", "seq", "parent_id", "query_id", "created_at", "updated_at"}
 
 
 async def test_stale_placeholders_read_as_failed_and_are_swept(db: Database) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emmaus.conversations.append_pg import append_chain
 from emmaus.conversations.chats import UNSET
 from emmaus.conversations.ids import MESSAGE, QUERY, new_id
 from emmaus.conversations.rows import (
@@ -63,6 +64,11 @@ class ItemOps:
     async def _recent(
         self, session: AsyncSession, chat: Chat, limit: int, before: StoredMessage | None
     ) -> list[StoredMessage]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    async def preload(
+        self, chat: Chat, limit: int, before: StoredMessage
+    ) -> Preloaded:  # pragma: no cover - overridden
         raise NotImplementedError
 
     async def create_conversation(
@@ -129,6 +135,16 @@ class ItemOps:
             return ItemTurn(
                 chat_of(chat), [message_of(r) for r in rows[:-1]], message_of(rows[-1]), True
             )
+        if parent_id is UNSET and self.db.dialect == "postgresql":
+            # After the head, in one autocommitted statement (append_pg).
+            chat, stored = await append_chain(
+                self.db, client_id, chat_id, [*inputs, placeholder], now
+            )
+            turn = ItemTurn(chat, stored[:-1], stored[-1])
+            if context_rows:
+                turn.preloaded = await self.preload(chat, context_rows, turn.reply)
+            await self._invalidate(chat_id)
+            return turn
         async with locked_chat(self.db, client_id, chat_id) as (session, chat):
             parent = chat.head_message_id if parent_id is UNSET else parent_id
             if parent != chat.head_message_id:

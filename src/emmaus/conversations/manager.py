@@ -22,6 +22,7 @@ from sqlalchemy import null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from emmaus.conversations.append_pg import append_turn
 from emmaus.conversations.archive import ArchiveOps
 from emmaus.conversations.branching import BranchOps
 from emmaus.conversations.cache import ContextCache
@@ -130,6 +131,12 @@ class ConversationManager(ChatOps, BranchOps, TreeOps, ArchiveOps, ItemOps):
                 turn = await self._write_turn(session, chat, user, now, idempotency, created=True)
                 # A new chat holds the question alone: nothing to read.
                 turn.preloaded = Preloaded([], [turn.user]) if context_rows else None
+            return turn
+        if self.db.dialect == "postgresql" and idempotency is None:
+            # One autocommitted statement (append_pg), then the context's first read.
+            turn = await append_turn(self.db, client_id, chat_id, user, now, self.instance_id)
+            if context_rows:
+                turn.preloaded = await self.preload(turn.chat, context_rows, turn.reply)
             return turn
         async with locked_chat(self.db, client_id, chat_id) as (session, chat):
             turn = await self._write_turn(session, chat, user, now, idempotency, created=False)
@@ -322,6 +329,14 @@ class ConversationManager(ChatOps, BranchOps, TreeOps, ArchiveOps, ItemOps):
         async with self.db.session() as session:
             summaries = await self._latest_summaries(session, chat.id, 8)
             return summaries, await self._recent(session, chat, limit, before)
+
+    async def preload(self, chat: Chat, limit: int, before: StoredMessage) -> Preloaded:
+        """The context's first read for a turn just committed (`before`: its reply): the newest
+        summaries and `limit` rows before it, each read committing alone (the rows read are
+        settled history older than the turn, which later writes do not change)."""
+        async with self.db.reads_alone() as session:
+            summaries = await self._latest_summaries(session, chat.id, 8)
+            return Preloaded(summaries, await self._recent(session, chat, limit, before))
 
     async def _recent(
         self, session: AsyncSession, chat: Chat, limit: int, before: StoredMessage | None

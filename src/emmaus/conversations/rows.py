@@ -33,7 +33,8 @@ def _copied(source: Any, names: tuple[str, ...]) -> dict[str, Any]:
 _CHAT_FIELDS = _names(Chat, besides=("pin", "branched"))
 _MESSAGE_FIELDS = _names(StoredMessage, besides=("status", "error"))
 _SUMMARY_FIELDS = _names(Summary)
-_NEW_ROW_FIELDS = _names(NewMessage, besides=("created_at", "id"))
+# What `new_row` copies from a `NewMessage` (append_pg binds the same columns).
+NEW_ROW_FIELDS = _names(NewMessage, besides=("created_at", "id"))
 
 
 def chat_of(row: ChatRow) -> Chat:
@@ -63,7 +64,7 @@ def new_row(
 ) -> MessageRow:
     created = message.created_at or now
     return MessageRow(
-        **_copied(message, _NEW_ROW_FIELDS),
+        **_copied(message, NEW_ROW_FIELDS),
         id=message_id,
         chat_id=chat_id,
         seq=seq,

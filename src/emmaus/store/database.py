@@ -180,6 +180,15 @@ class Database:
     def _span_attributes(self, write: bool) -> dict[str, object]:
         return {"db.system.name": self.dialect, "emmaus.store.write": write}
 
+    @asynccontextmanager
+    async def reads_alone(self) -> AsyncIterator[AsyncSession]:
+        """A session whose statements each commit on their own (autocommit: no BEGIN and COMMIT
+        round trips), for reads that need no common snapshot."""
+        async with self.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=autocommit, expire_on_commit=False) as session:
+                yield session
+
     async def execute_alone(self, statement: Executable) -> int:
         """Run one statement in autocommit (it is its own transaction: no BEGIN and COMMIT round
         trips); the rows it matched. For a single statement whose effect is whole on its own,

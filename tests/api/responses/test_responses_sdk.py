@@ -104,7 +104,9 @@ def test_chain_carries_context_and_a_fork_leaves_the_other_branch_out(
 
 
 def test_streaming_events_in_the_sdk_order(client: OpenAI) -> None:
-    stream = client.responses.create(model="echo-fast", input="stream me please", stream=True)
+    # Not "stream me please": the safety layer reads that as a crisis (a known false positive,
+    # docs/safety.md), and this test is about the events.
+    stream = client.responses.create(model="echo-fast", input="stream the reply", stream=True)
     kinds, text = [], ""
     final = None
     for event in stream:
@@ -121,7 +123,7 @@ def test_streaming_events_in_the_sdk_order(client: OpenAI) -> None:
         "response.output_item.done",
         "response.completed",
     ]
-    assert text == "stream me please"
+    assert text == "stream the reply"
     assert final is not None and final.output_text == text and final.status == "completed"
     assert client.responses.retrieve(final.id).output_text == text
 
