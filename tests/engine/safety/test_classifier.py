@@ -116,3 +116,22 @@ def test_artifact_loads_and_is_small():
     assert model.meta["thresholds"] and len(model.categories) == 12
     scores = SafetyClassifier.load().score("hello there")
     assert set(scores) >= {"self_harm", "hate"} and all(0 <= v <= 1 for v in scores.values())
+
+
+def test_feature_values_are_counts_over_their_l2_norm():
+    """`encoding._unit` is np.unique(..., return_counts=True) scaled to unit length, bit for bit
+    (the shipped model was trained on exactly these values)."""
+    import numpy as np
+
+    from emmaus.engine.safety.encoding import _unit
+
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(1, 60))
+        idx = rng.integers(0, 40 if trial % 2 else 1 << 16, n).astype(np.intp)
+        buckets, counts = np.unique(idx, return_counts=True)
+        expected = counts.astype(np.float32) * np.float32(0.5 / np.sqrt(np.dot(counts, counts)))
+        got_buckets, got = _unit(idx, 0.5)
+        assert np.array_equal(got_buckets, buckets)
+        assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
+        assert abs(float(np.dot(got, got)) - 0.25) < 1e-5

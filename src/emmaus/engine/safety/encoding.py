@@ -54,11 +54,20 @@ def _unit(idx: np.ndarray, weight: float) -> tuple[np.ndarray, np.ndarray]:
     vector has length `weight` whatever the text. Dividing by the square root of the number of
     n-grams instead gave a text that repeats itself ("word word word ...") a vector 17 times
     longer than any sentence's, and with it any score the weights of its few n-grams allowed."""
-    if not idx.shape[0]:
+    n = idx.shape[0]
+    if not n:
         return _NO_IDX, _NO_VAL
-    buckets, counts = np.unique(idx, return_counts=True)
+    # np.unique(idx, return_counts=True), in a third of its time (this runs on every message).
+    ordered = np.sort(idx)
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    if first.all():  # no bucket twice: the usual case
+        return ordered, np.full(n, np.float32(weight / float(np.sqrt(n))), np.float32)
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, n))
     norm = float(np.sqrt(np.dot(counts, counts)))
-    return buckets, counts.astype(np.float32) * np.float32(weight / norm)
+    return ordered[starts], counts.astype(np.float32) * np.float32(weight / norm)
 
 
 def text_features(
