@@ -26,8 +26,14 @@ from typing import Any
 from sqlalchemy import Table, bindparam, cast, insert, literal, null, select, union_all, update
 
 from emmaus.conversations.ids import MESSAGE, new_id
-from emmaus.conversations.rows import NEW_ROW_FIELDS, chat_of, message_of, new_row
-from emmaus.conversations.schema import PENDING, ChatRow, MessageRow
+from emmaus.conversations.rows import (
+    NEW_ROW_FIELDS,
+    chat_of,
+    message_of,
+    new_row,
+    reply_placeholder,
+)
+from emmaus.conversations.schema import ChatRow, MessageRow
 from emmaus.conversations.types import Chat, NewMessage, StoredMessage, Turn
 from emmaus.errors import ChatNotFound
 from emmaus.store import Database
@@ -136,13 +142,6 @@ async def append_turn(
     lease_owner: str | None,
 ) -> Turn:
     """Commit `user` and its reply placeholder at the head of `chat_id` (PostgreSQL only)."""
-    placeholder = NewMessage(
-        role="assistant",
-        content="",
-        token_count=0,
-        query_id=user.query_id,
-        status=PENDING,
-        lease_owner=lease_owner,
-    )
+    placeholder = reply_placeholder(user.query_id, lease_owner)
     chat, (question, reply) = await append_chain(db, client_id, chat_id, [user, placeholder], now)
     return Turn(chat, question, reply, False)

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, or_, select, update
 
 from emmaus.conversations.ids import MESSAGE, QUERY, new_id
-from emmaus.conversations.rows import chat_of, locked_chat, message_of, new_row
+from emmaus.conversations.rows import chat_of, locked_chat, message_of, new_row, reply_placeholder
 from emmaus.conversations.schema import (
-    PENDING,
     ChatRow,
     IdempotencyRow,
     MessageRow,
@@ -171,14 +170,7 @@ def _placeholder(
     now: object,
     lease_owner: str | None,
 ) -> MessageRow:
-    pending = NewMessage(
-        role="assistant",
-        content="",
-        token_count=0,
-        query_id=query_id,
-        status=PENDING,
-        lease_owner=lease_owner,
-    )
+    pending = reply_placeholder(query_id, lease_owner)
     return new_row(
         pending,
         message_id=new_id(MESSAGE),

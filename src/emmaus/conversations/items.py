@@ -24,9 +24,10 @@ from emmaus.conversations.rows import (
     locked_chat,
     message_of,
     new_row,
+    reply_placeholder,
     stale_cutoff,
 )
-from emmaus.conversations.schema import PENDING, ChatRow, MessageRow
+from emmaus.conversations.schema import ChatRow, MessageRow
 from emmaus.conversations.types import Chat, NewMessage, Preloaded, StoredMessage, Summary
 from emmaus.errors import MessageNotFound
 from emmaus.store import Database, utcnow
@@ -116,15 +117,7 @@ class ItemOps:
         now = utcnow()
         query_id = query_id or new_id(QUERY)  # a regenerated reply shares its question's
         inputs = [_with_query(m, query_id) for m in inputs]
-        placeholder = NewMessage(
-            role="assistant",
-            content="",
-            token_count=0,
-            query_id=query_id,
-            status=PENDING,
-            meta=reply_meta,
-            lease_owner=self.instance_id,
-        )
+        placeholder = reply_placeholder(query_id, self.instance_id, reply_meta)
         if chat_id is None:
             async with self.db.session(write=True) as session:
                 chat = chat_row(client_id, now, origin=origin, tradition=tradition)

@@ -38,6 +38,7 @@ from emmaus.conversations.rows import (
     locked_chat,
     message_of,
     new_row,
+    reply_placeholder,
     stale_cutoff,
 )
 from emmaus.conversations.schema import (
@@ -174,14 +175,7 @@ class ConversationManager(ChatOps, BranchOps, TreeOps, ArchiveOps, ItemOps):
         user_row = new_row(
             user, message_id=new_id(MESSAGE), chat_id=chat.id, seq=seq, parent_id=parent, now=now
         )
-        placeholder = NewMessage(
-            role="assistant",
-            content="",
-            token_count=0,
-            query_id=user.query_id,
-            status=PENDING,
-            lease_owner=self.instance_id,
-        )
+        placeholder = reply_placeholder(user.query_id, self.instance_id)
         reply_row = new_row(
             placeholder,
             message_id=new_id(MESSAGE),

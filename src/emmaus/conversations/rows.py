@@ -53,6 +53,21 @@ def summary_of(row: SummaryRow) -> Summary:
     return Summary(**_copied(row, _SUMMARY_FIELDS))
 
 
+def reply_placeholder(
+    query_id: str | None, lease_owner: str | None, meta: dict[str, Any] | None = None
+) -> NewMessage:
+    """The pending reply written with its question, leased by the instance answering it."""
+    return NewMessage(
+        role="assistant",
+        content="",
+        token_count=0,
+        query_id=query_id,
+        status=PENDING,
+        meta=meta,
+        lease_owner=lease_owner,
+    )
+
+
 def new_row(
     message: NewMessage,
     *,
