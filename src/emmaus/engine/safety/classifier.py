@@ -33,6 +33,7 @@ is numpy and regular expressions; the second, onnxruntime on the CPU. No downloa
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from functools import lru_cache
@@ -121,7 +122,7 @@ class SafetyClassifier:
         self._weights = np.ascontiguousarray(model.weights[:, order])
         self._bias = model.bias.astype(np.float64)[order]
         self._turn_cache: dict[str, tuple[np.ndarray, int]] = {}
-        self._alone_cache: dict[str, dict[str, float]] = {}
+        self._alone_cache: dict[str | bytes, dict[str, float]] = {}
 
     @classmethod
     def load(
@@ -248,13 +249,15 @@ class SafetyClassifier:
         """An earlier turn's scores read on its own by the first stage (step 5), cached. Not the
         second: an embedding costs ~5 ms, and the previous turn was last scored with its own
         context, so every turn would embed one more text."""
-        cached = self._alone_cache.get(turn)
+        # A long turn is keyed by its digest: 4,096 pasted documents must not stay in memory.
+        key = turn if len(turn) <= 512 else hashlib.blake2b(turn.encode(), digest_size=16).digest()
+        cached = self._alone_cache.get(key)
         if cached is None:
             blank = not turn.strip()
             cached = dict.fromkeys(CATEGORIES, 0.0) if blank else self._score(turn, (), False)
             if len(self._alone_cache) >= 4096:
                 self._alone_cache.pop(next(iter(self._alone_cache)))
-            self._alone_cache[turn] = cached
+            self._alone_cache[key] = cached
         return cached
 
     def score_output(self, text: str) -> dict[str, float]:
