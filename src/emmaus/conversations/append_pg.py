@@ -119,9 +119,8 @@ async def append_chain(
     params: dict[str, Any] = {"the_chat": chat_id, "the_client": client_id, "the_time": now}
     for i, row in enumerate(rows):
         params.update({f"{name}_{i}": getattr(row, name) for name in _SET})
-    async with db.engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        found = (await autocommit.execute(_statement(len(rows)), params)).one_or_none()
+    async with db.autocommit() as connection:
+        found = (await connection.execute(_statement(len(rows)), params)).one_or_none()
     if found is None:
         raise ChatNotFound(f"chat {chat_id!r} not found")
     parent = found.old_head

@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -181,21 +182,27 @@ class Database:
         return {"db.system.name": self.dialect, "emmaus.store.write": write}
 
     @asynccontextmanager
-    async def reads_alone(self) -> AsyncIterator[AsyncSession]:
-        """A session whose statements each commit on their own (autocommit: no BEGIN and COMMIT
-        round trips), for reads that need no common snapshot."""
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection whose statements each commit on their own (no BEGIN and COMMIT
+        round trips)."""
         async with self.engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            async with AsyncSession(bind=autocommit, expire_on_commit=False) as session:
-                yield session
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
+    async def reads_alone(self) -> AsyncIterator[AsyncSession]:
+        """A session on `autocommit()`, for reads that need no common snapshot."""
+        async with (
+            self.autocommit() as connection,
+            AsyncSession(bind=connection, expire_on_commit=False) as session,
+        ):
+            yield session
 
     async def execute_alone(self, statement: Executable) -> int:
         """Run one statement in autocommit (it is its own transaction: no BEGIN and COMMIT round
         trips); the rows it matched. For a single statement whose effect is whole on its own,
         such as one `UPDATE`, or several joined in one statement by CTEs on PostgreSQL."""
-        async with self.engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            result = await autocommit.execute(statement)
+        async with self.autocommit() as connection:
+            result = await connection.execute(statement)
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def aclose(self) -> None:
