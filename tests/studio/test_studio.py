@@ -194,7 +194,12 @@ def test_the_page_is_usable_by_keyboard_alone_with_a_visible_focus(
     focused = page.evaluate("() => document.activeElement.className")
     assert "chat-link" in focused
     page.keyboard.press("Tab")  # its tools are reachable too
-    assert page.evaluate("() => document.activeElement.dataset.action") == "rename"
+    expect(page.locator("#chat-list [data-action=rename]").first).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # pin it: the list is rebuilt, the focus stays where it was
+    pin = page.locator("#chat-list [data-action=pin]").first
+    expect(pin).to_have_attribute("aria-pressed", "true")
+    expect(pin).to_be_focused()
 
 
 # -- a conversation -----------------------------------------------------------------------------

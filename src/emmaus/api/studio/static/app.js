@@ -91,7 +91,12 @@ function renderChats() {
     .sort((a, b) => (b.chat.pin - a.chat.pin) || (a.index - b.index))
     .map(({ chat }) => chat);
   const current = conversation.chatId;
-  $("#chat-list").replaceChildren(...shown.map((chat) => {
+  // A refresh (a new title, a pin) must not drop keyboard focus from the list: remember which
+  // chat's link or tool had it, and give it back to the same one after the list is rebuilt.
+  const list = $("#chat-list");
+  const active = list.contains(document.activeElement) ? document.activeElement : null;
+  const kept = active && { id: active.closest(".chat-item")?.dataset.id, action: active.dataset.action };
+  list.replaceChildren(...shown.map((chat) => {
     const title = chat.title || "Untitled chat";
     return h("li", { class: `chat-item${chat.chat_id === current ? " current" : ""}${chat.pin ? " pinned" : ""}`,
       dataset: { id: chat.chat_id, pinned: String(chat.pin) } },
@@ -108,6 +113,10 @@ function renderChats() {
         h("button", { type: "button", class: "icon small", text: "✕", "aria-label": `Delete ${title}`,
           title: "Delete", dataset: { action: "delete" }, onclick: () => deleteChat(chat) })));
   }));
+  if (kept?.id) {
+    const item = [...list.children].find((li) => li.dataset.id === kept.id);
+    item?.querySelector(kept.action ? `[data-action="${kept.action}"]` : ".chat-link")?.focus();
+  }
   if (!shown.length) {
     $("#chat-list").append(h("li", { class: "muted small pad-s", text: filter ? "No chat matches." : "No chats yet." }));
   }
