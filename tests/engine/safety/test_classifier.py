@@ -135,3 +135,35 @@ def test_feature_values_are_counts_over_their_l2_norm():
         assert np.array_equal(got_buckets, buckets)
         assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
         assert abs(float(np.dot(got, got)) - 0.25) < 1e-5
+
+
+def test_short_texts_get_the_numpy_features_bit_for_bit():
+    """The plain-Python path for short texts (`features_short`) gives exactly the numpy path's
+    indices, values and concepts, for the newest message and for context turns."""
+    import json
+    import random
+    from pathlib import Path
+
+    import numpy as np
+
+    from emmaus.engine.safety.encoding import text_features, text_features_numpy
+    from emmaus.engine.safety.features_short import SHORT_BYTES
+
+    spec = artifact.load().spec
+    data = Path(__file__).resolve().parents[3] / "datasets" / "safety" / "train.jsonl"
+    texts = [json.loads(line)["text"] for line in data.read_text().splitlines()[:400]]
+    rng = random.Random(3)
+    alphabet = "ab cd é 日本 !? kill myself die  die die 988 ..."
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 70))) for _ in range(600)]
+    texts += ["x", "ab", "i i i i i i i i i", "word " * 12, "ñ" * 30, "ñ" * 70]
+    compared = 0
+    for text in texts:
+        normalized = normalize(text)
+        for context in (False, True):
+            fast = text_features(normalized, spec, context)
+            slow = text_features_numpy(normalized, spec, context)
+            assert np.array_equal(fast[0], slow[0]) and fast[0].dtype == slow[0].dtype
+            assert np.array_equal(fast[1].view(np.uint32), slow[1].view(np.uint32))
+            assert fast[2] == slow[2]
+        compared += len((" " + normalized + " ").encode()) <= SHORT_BYTES
+    assert compared > 600  # most of them took the short path

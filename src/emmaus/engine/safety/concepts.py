@@ -38,9 +38,8 @@ def _slots(keys: np.ndarray, multiplier: np.uint64) -> np.ndarray:
     return ((keys * multiplier) >> _SHIFT).astype(np.intp)  # uint64 arrays wrap silently
 
 
-def _tables() -> tuple[np.ndarray, ...]:
-    """Two hash tables (two-choice insertion) and a sorted overflow list: lookups are two
-    gathers, not a search."""
+def _phrase_masks() -> dict[int, int]:
+    """Each lexicon phrase's hash -> the bitmask of the concepts it belongs to."""
     masks: dict[int, int] = {}
     for bit, name in enumerate(NAMES):
         for phrase in CONCEPTS[name]:
@@ -48,6 +47,17 @@ def _tables() -> tuple[np.ndarray, ...]:
             if normalized:
                 key = phrase_hash(normalized)
                 masks[key] = masks.get(key, 0) | (1 << bit)
+    return masks
+
+
+# Also the lookup of `concept_mask_of_runs` (short texts, hashed in Python).
+PHRASE_MASKS: dict[int, int] = _phrase_masks()
+
+
+def _tables() -> tuple[np.ndarray, ...]:
+    """Two hash tables (two-choice insertion) and a sorted overflow list: lookups are two
+    gathers, not a search."""
+    masks = PHRASE_MASKS
     size = 1 << _TABLE_BITS
     keys = [np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.uint64)]
     values = [np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.uint64)]
@@ -85,6 +95,15 @@ def concept_mask(run_hashes: np.ndarray) -> int:
         hit = _OVER_KEYS[at] == run_hashes
         if hit.any():
             mask |= int(np.bitwise_or.reduce(_OVER_VALUES[at[hit]]))
+    return mask
+
+
+def concept_mask_of_runs(run_hashes: list[int]) -> int:
+    """`concept_mask` for run hashes held as Python ints (the same bitmask)."""
+    mask = 0
+    get = PHRASE_MASKS.get
+    for h in run_hashes:
+        mask |= get(h, 0)
     return mask
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from emmaus.engine.safety.concepts import EXTRA_DIM, concept_features, concept_mask
 from emmaus.engine.safety.features import FeatureSpec, hashed
+from emmaus.engine.safety.features_short import SHORT_BYTES, short_text_features
 from emmaus.engine.safety.normalize import normalize
 
 CONTEXT_TURNS = 4
@@ -74,6 +75,16 @@ def text_features(
     normalized: str, spec: FeatureSpec, context: bool = False
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(n-gram indices, their values, concept bitmask) of one normalised text."""
+    raw = (" " + normalized + " ").encode()
+    if 3 <= len(raw) <= SHORT_BYTES:
+        return short_text_features(raw, spec, context)
+    return text_features_numpy(normalized, spec, context)
+
+
+def text_features_numpy(
+    normalized: str, spec: FeatureSpec, context: bool = False
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """`text_features` on numpy for any length (the short path must equal it bit for bit)."""
     word_idx, char_idx, runs = hashed(normalized, spec, context=context)
     words, word_vals = _unit(word_idx, spec.word_weight)
     chars, char_vals = _unit(char_idx, spec.char_weight)
