@@ -23,7 +23,7 @@ async def _never_disconnects() -> dict[str, Any]:
 
 async def test_ready_chunks_leave_together_and_late_ones_alone() -> None:
     async def events() -> AsyncIterator[bytes]:
-        yield b"a"  # the opening and the first piece leave alone, before more is produced
+        yield b"a"  # the opening and the first piece leave together, before more is produced
         yield b"b"
         yield b"c"
         yield b"d"
@@ -38,7 +38,7 @@ async def test_ready_chunks_leave_together_and_late_ones_alone() -> None:
 
     await CoalescingStreamingResponse(events())(SCOPE, _never_disconnects, send)
     bodies = [(m["body"], m["more_body"]) for m in sent if m["type"] == "http.response.body"]
-    assert bodies == [(b"a", True), (b"b", True), (b"cde", True), (b"f", False)]
+    assert bodies == [(b"ab", True), (b"cde", True), (b"f", False)]
 
 
 async def test_an_abandoned_response_closes_its_iterator() -> None:
@@ -59,3 +59,51 @@ async def test_an_abandoned_response_closes_its_iterator() -> None:
     with pytest.raises(ClientDisconnect):  # Starlette's word for the OSError
         await CoalescingStreamingResponse(events())(SCOPE, _never_disconnects, send)
     assert closed.is_set()
+
+
+async def test_the_opening_leaves_alone_while_the_answer_is_awaited() -> None:
+    async def events() -> AsyncIterator[bytes]:
+        yield b"opening"
+        await asyncio.sleep(0.01)  # the model has not said anything yet
+        yield b"first"
+        yield b"rest"
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await CoalescingStreamingResponse(events())(SCOPE, _never_disconnects, send)
+    bodies = [m["body"] for m in sent if m["type"] == "http.response.body"]
+    assert bodies == [b"opening", b"first", b"rest"]
+
+
+async def test_a_client_leaving_on_an_older_asgi_server_stops_the_stream() -> None:
+    """Before ASGI spec 2.4 a send to a client that left does not fail: the response watches
+    `receive` for http.disconnect, stops relaying and closes its iterator."""
+    closed = asyncio.Event()
+    left = asyncio.Event()
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b"first"
+            yield b"second"
+            left.set()
+            await asyncio.sleep(60)
+            yield b"never"
+        finally:
+            closed.set()
+
+    async def receive() -> dict[str, Any]:
+        await left.wait()
+        return {"type": "http.disconnect"}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    old = {**SCOPE, "asgi": {"spec_version": "2.3"}}
+    await asyncio.wait_for(CoalescingStreamingResponse(events())(old, receive, send), 5)
+    assert closed.is_set()
+    assert b"never" not in b"".join(m.get("body", b"") for m in sent)
