@@ -87,12 +87,18 @@ def _windows(normalized: str) -> list[str]:
     return [normalized[i : i + _OUTPUT_WINDOW] for i in range(0, len(normalized) - step, step)]
 
 
-def combine_heads(p: np.ndarray) -> np.ndarray:
-    """Ten category probabilities from the twelve head probabilities (step 3 above)."""
-    out = p[:10].copy()
-    for group, head in ((_CRISIS_IDX, 10), (_HARMFUL_IDX, 11)):
-        top = group[int(np.argmax(out[group]))]
-        out[top] = max(out[top], p[head])
+_GROUPS = ((_CRISIS_IDX.tolist(), 10), (_HARMFUL_IDX.tolist(), 11))
+_HARMFUL_AT = _HARMFUL_IDX.tolist()
+
+
+def combine_heads(p: np.ndarray | list[float]) -> list[float]:
+    """Ten category probabilities from the twelve head probabilities (step 3 above). On Python
+    floats: for twelve numbers, a numpy call costs more than the arithmetic."""
+    values = p.tolist() if isinstance(p, np.ndarray) else p
+    out = values[:10]
+    for group, head in _GROUPS:
+        top = max(group, key=out.__getitem__)  # the first highest, as np.argmax
+        out[top] = max(out[top], values[head])
     return out
 
 
@@ -237,7 +243,7 @@ class SafetyClassifier:
     def _score(self, text: str, context: Sequence[str], second: bool = True) -> dict[str, float]:
         """Steps 1-4 (see the module's docstring)."""
         p = combine_heads(self.head_scores(text, context, second))
-        scores = {c: float(v) for c, v in zip(CATEGORIES, p, strict=True)}
+        scores = dict(zip(CATEGORIES, p, strict=True))
         for category, floor in self.floors(text, context).items():
             scores[category] = max(scores[category], floor)
         normalized = normalize(text)
@@ -268,10 +274,13 @@ class SafetyClassifier:
         normalized = normalize(text)
         scores = dict.fromkeys(CATEGORIES, 0.0)
         if not refusal_or_support(normalized):
-            z = np.max([self.logits(w) for w in _windows(normalized)], axis=0)
+            windows = _windows(normalized)
+            z = self.logits(windows[0])
+            if len(windows) > 1:
+                z = np.max([z, *(self.logits(w) for w in windows[1:])], axis=0)
             p = combine_heads(1.0 / (1.0 + np.exp(-(z - self.output_margin))))
-            for category in HARMFUL_CATEGORIES:
-                scores[category] = float(p[CATEGORIES.index(category)])
+            for category, at in zip(HARMFUL_CATEGORIES, _HARMFUL_AT, strict=True):
+                scores[category] = p[at]
         for category, floor in output_floors(normalized).items():
             scores[category] = max(scores[category], floor)
         return {c: round(v, 4) for c, v in scores.items()}

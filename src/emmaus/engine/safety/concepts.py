@@ -116,23 +116,14 @@ def bits(mask: int) -> list[int]:
     return out
 
 
-_BITS = np.arange(K, dtype=np.uint64)
-
-
-def bit_array(mask: int) -> np.ndarray:
-    if not mask:
-        return np.zeros(0, dtype=np.intp)
-    return np.flatnonzero((np.uint64(mask) >> _BITS) & np.uint64(1))
-
-
-def concept_features(newest: int, context: int) -> tuple[np.ndarray, ...]:
-    """Offsets (from the start of the concept block) of the four feature groups."""
-    a = bit_array(newest)
-    c = bit_array(context)
-    grid = a[:, None] * K + a[None, :]
-    pairs = _SELF_PAIRS + grid[a[:, None] <= a[None, :]]
-    cross = (_CROSS + a[:, None] * K + c[None, :]).ravel()
-    return a, pairs, _CONTEXT + c, cross
+def concept_feature_lists(newest: int, context: int) -> tuple[list[int], ...]:
+    """Offsets (from the start of the concept block) of the four feature groups, in a fixed
+    order (the dot product sums them in it). Plain lists: a message has a few concepts, and
+    building grids with numpy cost more than the lists."""
+    a, c = bits(newest), bits(context)
+    pairs = [_SELF_PAIRS + i * K + j for i in a for j in a if i <= j]
+    cross = [_CROSS + i * K + j for i in a for j in c]
+    return a, pairs, [_CONTEXT + j for j in c], cross
 
 
 def names(mask: int) -> list[str]:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from emmaus.engine.safety.concepts import EXTRA_DIM, concept_features, concept_mask
+from emmaus.engine.safety.concepts import EXTRA_DIM, concept_feature_lists, concept_mask
 from emmaus.engine.safety.features import FeatureSpec, hashed
 from emmaus.engine.safety.features_short import SHORT_BYTES, short_text_features
 from emmaus.engine.safety.normalize import normalize
@@ -105,16 +105,17 @@ def concept_part(
     """Indices and values of the concept features."""
     if not (newest or context):
         return _NO_IDX, _NO_VAL
-    groups = concept_features(newest, context)
+    groups = concept_feature_lists(newest, context)
     weights = (
         spec.concept_weight,
         spec.pair_weight,
         spec.concept_weight * context_weight,
         spec.pair_weight * context_weight,
     )
-    idx = np.concatenate(groups) + spec.dim
-    vals = np.repeat(np.array(weights, dtype=np.float32), [g.shape[0] for g in groups])
-    return idx, vals
+    dim = spec.dim
+    idx = [dim + offset for group in groups for offset in group]
+    vals = [w for w, group in zip(weights, groups, strict=True) for _ in group]
+    return np.array(idx, dtype=np.intp), np.array(vals, dtype=np.float32)
 
 
 _NO_IDX = np.zeros(0, dtype=np.intp)
