@@ -200,6 +200,9 @@ def test_the_page_is_usable_by_keyboard_alone_with_a_visible_focus(
     pin = page.locator("#chat-list [data-action=pin]").first
     expect(pin).to_have_attribute("aria-pressed", "true")
     expect(pin).to_be_focused()
+    page.keyboard.press("Enter")  # and unpin it (the later tests expect no pinned chat)
+    expect(pin).to_have_attribute("aria-pressed", "false")
+    expect(pin).to_be_focused()
 
 
 # -- a conversation -----------------------------------------------------------------------------
