@@ -1,7 +1,7 @@
 """Safety classifier quality on the test split and the dev-like splits, beside the baselines.
 
     python -m bench.safety_eval [--data datasets/safety]
-        [--splits heldout_v4 dev heldout_v3 heldout_v2 heldout blind] [--previous DIR]
+        [--splits heldout_v5 dev heldout_v4 heldout_v3 heldout_v2 heldout blind] [--previous DIR]
         [--no-train-only]
 
 For each split: per-category recall / precision / false-positive rate, and crisis-any and
@@ -12,8 +12,8 @@ naive keyword list and always-none. Then everyday traffic: the share of the rout
 held-out conversations (ordinary questions, no crisis; never trained on) that is flagged.
 Writes `bench/results/safety_eval.json`.
 
-`heldout_v4` is the test split: never trained or tuned on (`datasets/safety/README.md`). The
-shipped models are trained on train, dev, heldout, blind, heldout_v2 and heldout_v3
+`heldout_v5` is the test split: never trained or tuned on (`datasets/safety/README.md`). The
+shipped models are trained on train, dev, heldout, blind and heldout_v2 to heldout_v4
 (`train.SPLITS`), so their numbers on those are in-sample, and the report says so. For an honest
 dev number the script also trains, in memory, the same recipe on train only ("train-only") and
 scores dev with it (a few minutes on a shared machine; `--no-train-only` skips it)."""
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument(
         "--splits",
         nargs="+",
-        default=["heldout_v4", "dev", "heldout_v3", "heldout_v2", "heldout", "blind"],
+        default=["heldout_v5", "dev", "heldout_v4", "heldout_v3", "heldout_v2", "heldout", "blind"],
     )
     parser.add_argument(
         "--previous", type=Path, help="a folder with earlier model.npz and semantic.npz"

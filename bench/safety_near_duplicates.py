@@ -1,7 +1,7 @@
 """Near-duplicates between a safety split and others: the check the test split was built with.
 
-    python -m bench.safety_near_duplicates [datasets/safety/heldout_v4.jsonl]
-        [--against train dev heldout blind heldout_v2 heldout_v3] [--bar 0.5] [--show 20]
+    python -m bench.safety_near_duplicates [datasets/safety/heldout_v5.jsonl]
+        [--against train dev heldout blind heldout_v2 heldout_v3 heldout_v4] [--bar 0.5] [--show 20]
 
 Each text becomes counts of its character 4-grams and word bigrams (lower case, letters, digits
 and apostrophes), scaled to unit length; the similarity of two texts is the cosine of those
@@ -66,12 +66,12 @@ def nearest(rows: list[Row], others: list[Row]) -> list[tuple[float, Row, Row | 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "split", nargs="?", type=Path, default=Path("datasets/safety/heldout_v4.jsonl")
+        "split", nargs="?", type=Path, default=Path("datasets/safety/heldout_v5.jsonl")
     )
     parser.add_argument(
         "--against",
         nargs="+",
-        default=["train", "dev", "heldout", "blind", "heldout_v2", "heldout_v3"],
+        default=["train", "dev", "heldout", "blind", "heldout_v2", "heldout_v3", "heldout_v4"],
     )
     parser.add_argument("--bar", type=float, default=0.5)
     parser.add_argument("--show", type=int, default=20)

@@ -13,7 +13,7 @@ TEST = DATA / f"{TEST_SPLIT}.jsonl"
 
 
 def test_training_never_reads_the_test_split():
-    assert TEST_SPLIT == "heldout_v4"
+    assert TEST_SPLIT == "heldout_v5"
     assert TEST_SPLIT not in SPLITS
     ids = {row.id for row in training_rows(DATA)}
     assert not any(i.startswith(TEST_PREFIX) for i in ids)

@@ -83,7 +83,9 @@ _GUARDS = re.compile(
     r"what should you do if|first aid|definition|history of|meaning of|what does it mean|"
     r"julienne|chop|chopping|slice|slicing|santoku|recipe|carrots|onions?|cooking|sharpen|dice|"
     r"dicing|mince|peel|vegetables|cutting board|"
-    r"the view|sightseeing|tourist|selfie)\b"
+    r"the view|sightseeing|tourist|selfie|"
+    # Household accidents: "i cut myself shaving", "burned myself on the oven".
+    r"shaving|accidentally|by accident|paper cut|on the (?:oven|stove|grill|pan|iron|kettle))\b"
 )
 
 

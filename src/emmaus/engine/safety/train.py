@@ -4,11 +4,11 @@
         [--semantic-out PATH | --no-semantic]
 
 Fits on the `SPLITS` of the safety data (train and dev, and the earlier test splits: held-out,
-blind, held-out v2 and v3, which were looked at during development and are dev data now), plus
+blind, held-out v2, v3 and v4, which were looked at during development and are dev data now), plus
 everyday requests as benign rows (the routing data's train and dev conversations,
 `--ordinary`), with thresholds from 4-fold cross-validation on those rows (see `training`);
 then the second stage on the same rows and folds (see `semantic_training`). The test split,
-`heldout_v4.jsonl`, and routing's held-out file are never read here. The same data always gives
+`heldout_v5.jsonl`, and routing's held-out file are never read here. The same data always gives
 a byte-identical `model.npz`; `semantic.npz` is byte-identical on one machine (its embeddings
 come from onnxruntime, whose kernels may differ in the last bits between CPUs)."""
 
@@ -23,12 +23,20 @@ from emmaus.engine.safety import artifact, semantic
 from emmaus.engine.safety.dataset import Row, ordinary_rows, read_rows
 from emmaus.engine.safety.training import train_with_folds
 
-# What the shipped models learn from. `heldout`, `blind`, `heldout_v2` and `heldout_v3` were test
+# What the shipped models learn from. `heldout`, `blind` and `heldout_v2` to `heldout_v4` were test
 # splits once; their results were looked at while the method was developed, so they became dev
 # data (datasets/safety/README).
-SPLITS: tuple[str, ...] = ("train", "dev", "heldout", "blind", "heldout_v2", "heldout_v3")
-TEST_SPLIT = "heldout_v4"
-TEST_PREFIX = "h4-"
+SPLITS: tuple[str, ...] = (
+    "train",
+    "dev",
+    "heldout",
+    "blind",
+    "heldout_v2",
+    "heldout_v3",
+    "heldout_v4",
+)
+TEST_SPLIT = "heldout_v5"
+TEST_PREFIX = "h5-"
 
 
 def training_rows(
