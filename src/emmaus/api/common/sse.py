@@ -47,6 +47,8 @@ class CoalescingStreamingResponse(StreamingResponse):
         finally:
             if self._gone is not None:
                 self._gone.cancel()
+                if self._gone.done() and not self._gone.cancelled():
+                    self._gone.exception()  # retrieved: a receive that failed is a client gone
         if self.background is not None:
             await self.background()
 

@@ -64,7 +64,7 @@ def short_text_features(
     """`encoding.text_features` of the padded text `raw` (" " + normalised + " ", encoded),
     for 3 <= len(raw) <= SHORT_BYTES."""
     n = len(raw)
-    # Prefix sums are left unmasked (they stay under 2**73): a difference is only ever used
+    # Prefix sums are left unmasked (they stay under 2**78): a difference is only ever used
     # multiplied and masked, and equal modulo 2**64 is all the hash needs.
     prefix = list(accumulate(map(mul, raw, _POW_INV), initial=0))
     spaces = [i for i, byte in enumerate(raw) if byte == 32]
